@@ -1,0 +1,23 @@
+"""kanvision: a vision model zoo built on Kolmogorov-Arnold Network (KAN) layers."""
+
+from kanvision.errors import KanvisionError
+from kanvision.models import (
+    count_params,
+    create_model,
+    get_pretrained_cfg,
+    list_models,
+    list_pretrained,
+    save_pretrained,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KanvisionError",
+    "count_params",
+    "create_model",
+    "get_pretrained_cfg",
+    "list_models",
+    "list_pretrained",
+    "save_pretrained",
+]
