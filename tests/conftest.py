@@ -1,0 +1,20 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ.setdefault("WANDB_SILENT", "true")
+os.environ.setdefault("WANDB_MODE", "offline")
+
+from helpers import make_tiny_mnist  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """A data root with tiny MNIST and Fashion-MNIST in torchvision's raw layout."""
+    root = tmp_path_factory.mktemp("data")
+    make_tiny_mnist(root, "MNIST")
+    make_tiny_mnist(root, "FashionMNIST", seed=1)
+    return root
