@@ -1,0 +1,123 @@
+"""Weights-only checkpoints: safetensors files whose metadata say how to rebuild the model.
+
+A shipped entry is ``checkpoints/<model>.<tag>.safetensors`` plus ``<model>.<tag>.json`` with
+its metadata (``num_params``, ``num_classes``, ``input_size``, ``mean``, ``std``, ``metrics``,
+how and where it was trained). ``KANVISION_CHECKPOINTS`` points at another checkpoint folder.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+from safetensors import SafetensorError
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from kanvision.errors import CheckpointError, unknown_name
+
+METADATA_MODEL = "kanvision.model"
+METADATA_ARGS = "kanvision.args"
+
+
+def checkpoint_dir() -> Path:
+    """Folder of shipped weights: ``$KANVISION_CHECKPOINTS``, else the repository's checkpoints/."""
+    env = os.environ.get("KANVISION_CHECKPOINTS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "checkpoints"
+
+
+def _entries() -> dict[str, dict[str, Any]]:
+    entries = {}
+    folder = checkpoint_dir()
+    for meta_file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        cfg = json.loads(meta_file.read_text())
+        cfg["file"] = str(folder / cfg["file"])
+        entries[meta_file.stem] = cfg
+    return entries
+
+
+def list_pretrained(pattern: str = "*") -> list[str]:
+    """Names ``<model>.<tag>`` of the shipped weights matching ``pattern``."""
+    return sorted(n for n in _entries() if fnmatch.fnmatch(n, pattern))
+
+
+def default_tag_name(model: str) -> str | None:
+    """The entry that ``create_model(model, pretrained=True)`` loads: the one marked
+    ``"default": true``, else the first by name; None if the model has no weights."""
+    names = [n for n, cfg in _entries().items() if n.split(".", 1)[0] == model]
+    marked = [n for n in names if _entries()[n].get("default")]
+    return (marked or names or [None])[0]
+
+
+def get_pretrained_cfg(name: str) -> dict[str, Any]:
+    """Metadata of a shipped entry ``<model>.<tag>`` (or a model's default entry)."""
+    entries = _entries()
+    if "." not in name and default_tag_name(name):
+        name = default_tag_name(name)
+    if name not in entries:
+        raise unknown_name(
+            "pretrained weights", name, entries, "see kanvision.list_pretrained()"
+        )
+    return entries[name]
+
+
+def read_checkpoint_metadata(path: str | os.PathLike) -> tuple[str, dict[str, Any]]:
+    """The model name and constructor arguments stored in a kanvision safetensors file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint '{path}' does not exist: check the path")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(
+            f"checkpoint '{path}' is not a readable safetensors file ({e}): re-export or "
+            "re-download it"
+        ) from None
+    if METADATA_MODEL not in meta:
+        raise CheckpointError(
+            f"checkpoint '{path}' has no kanvision metadata: export it with "
+            "kanvision.save_pretrained(model, path)"
+        )
+    return meta[METADATA_MODEL], json.loads(meta.get(METADATA_ARGS, "{}"))
+
+
+def save_pretrained(model: nn.Module, path: str | os.PathLike) -> Path:
+    """Write ``model``'s weights and its ``kanvision_cfg`` (name + args) to a safetensors file."""
+    cfg = getattr(model, "kanvision_cfg", None)
+    if cfg is None:
+        raise CheckpointError(
+            "model has no kanvision_cfg: build it with kanvision.create_model() so it can be saved"
+        )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(
+        state,
+        str(path),
+        metadata={METADATA_MODEL: cfg["model"], METADATA_ARGS: json.dumps(cfg["args"])},
+    )
+    return path
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
+    """Load a safetensors file into ``model`` strictly, with a one-line error on mismatch."""
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+        raise CheckpointError(
+            f"checkpoint '{path}' does not fit this model ({first}): build the model with the "
+            "arguments it was saved with (omit the conflicting ones)"
+        ) from None
+    return model
+
+

@@ -1,0 +1,53 @@
+"""Ship a finished run: ``python -m kanvision.ship RUN_DIR --tag mnist``.
+
+Copies the run's exported weights and metadata to ``checkpoints/<model>.<tag>.*`` (what
+``create_model("<model>.<tag>", pretrained=True)`` loads) and its config, metrics and log to
+``results/<tag>/<model>-<kan>/`` so the numbers in the README can be traced and repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from kanvision.models.pretrained import checkpoint_dir, list_pretrained
+
+
+def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | None = None) -> Path:
+    """Copy a run's weights to the checkpoint folder and its records to ``results/``."""
+    (meta_file,) = [p for p in run_dir.glob("*.json")]
+    meta = json.loads(meta_file.read_text())
+    name = f"{meta['model']}.{tag}"
+    dest = checkpoint_dir()
+    dest.mkdir(parents=True, exist_ok=True)
+    results = dest.parent / "results" / tag / f"{meta['model']}-{meta['kan']}"
+    results.mkdir(parents=True, exist_ok=True)
+    for file in ("config.yaml", "metrics.csv", meta_file.name):
+        shutil.copy2(run_dir / file, results / file)
+    if log is not None:
+        shutil.copy2(log, results / "train.log")
+    shutil.copy2(run_dir / meta["file"], dest / f"{name}.safetensors")
+    first_for_model = not list_pretrained(f"{meta['model']}.*")
+    meta.update(
+        file=f"{name}.safetensors",
+        tag=tag,
+        default=first_for_model if default is None else default,
+        results=str(results.relative_to(dest.parent)),
+    )
+    (dest / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return dest / f"{name}.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path, help="a run directory written by train.py")
+    parser.add_argument("--tag", required=True, help="weights tag, usually the dataset")
+    parser.add_argument("--log", type=Path, help="console log of the run to keep with it")
+    args = parser.parse_args()
+    print(ship(args.run_dir, args.tag, log=args.log))
+
+
+if __name__ == "__main__":
+    main()

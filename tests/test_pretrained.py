@@ -1,0 +1,68 @@
+"""Weights-only checkpoints: round trip, shipped metadata is true, bad files fail clearly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import kanvision
+from kanvision.errors import CheckpointError
+
+
+def test_round_trip_gives_identical_outputs(tmp_path):
+    torch.manual_seed(0)
+    model = kanvision.create_model("kan_convnet", grid_size=4, num_classes=7).eval()
+    path = kanvision.save_pretrained(model, tmp_path / "m.safetensors")
+    loaded = kanvision.create_model("kan_convnet", pretrained=str(path)).eval()
+    x = torch.randn(3, 1, 28, 28)
+    assert torch.equal(model(x), loaded(x))
+    assert loaded.kanvision_cfg["args"]["grid_size"] == 4
+
+
+def test_checkpoint_for_other_model_or_shape_fails_clearly(tmp_path):
+    path = kanvision.save_pretrained(kanvision.create_model("kan_convnet"), tmp_path / "m.safetensors")
+    with pytest.raises(CheckpointError, match="does not fit this model"):
+        kanvision.create_model("kan_convnet", pretrained=str(path), grid_size=8)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="not a readable safetensors file"):
+        kanvision.create_model("kan_convnet", pretrained=str(bad))
+    with pytest.raises(CheckpointError, match="does not exist"):
+        kanvision.create_model("kan_convnet", pretrained=str(tmp_path / "missing.safetensors"))
+
+
+@pytest.mark.parametrize("name", kanvision.list_pretrained())
+def test_shipped_metadata_is_true(name):
+    cfg = kanvision.get_pretrained_cfg(name)
+    for key in ("file", "num_params", "num_classes", "input_size", "mean", "std", "metrics"):
+        assert key in cfg, key
+    model = kanvision.create_model(name, pretrained=True)
+    assert kanvision.count_params(model).total == cfg["num_params"]
+    out = model.eval()(torch.zeros(1, *cfg["input_size"]))
+    assert out.shape == (1, cfg["num_classes"])
+
+
+def test_model_name_without_tag_loads_default_weights():
+    names = kanvision.list_pretrained()
+    if not names:
+        pytest.skip("no shipped weights")
+    model_name = names[0].split(".")[0]
+    a = kanvision.create_model(model_name, pretrained=True)
+    default = kanvision.models.default_tag_name(model_name)
+    b = kanvision.create_model(default, pretrained=True)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_checkpoints_folder_from_env(tmp_path, monkeypatch):
+    model = kanvision.create_model("kan_convnet")
+    kanvision.save_pretrained(model, tmp_path / "kan_convnet.demo.safetensors")
+    meta = {"file": "kan_convnet.demo.safetensors", "num_params": 1, "num_classes": 10,
+            "input_size": [1, 28, 28], "mean": [0.0], "std": [1.0], "metrics": {}}
+    (tmp_path / "kan_convnet.demo.json").write_text(json.dumps(meta))
+    monkeypatch.setenv("KANVISION_CHECKPOINTS", str(tmp_path))
+    assert kanvision.list_pretrained() == ["kan_convnet.demo"]
+    assert kanvision.get_pretrained_cfg("kan_convnet")["file"].endswith("kan_convnet.demo.safetensors")
+    with pytest.raises(kanvision.KanvisionError, match="unknown pretrained weights"):
+        kanvision.create_model("kan_convnet.nope", pretrained=True)
