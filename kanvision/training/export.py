@@ -1,0 +1,68 @@
+"""After a run: export the trained network as weights-only safetensors plus a metadata sidecar."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from kanvision.data.datasets import DatasetInfo
+from kanvision.models import count_params, save_pretrained
+
+
+def machine_description(accelerator: str = "cpu") -> str:
+    """A short description of the hardware a run used, e.g. ``2-core CPU (AMD EPYC ...)``."""
+    if accelerator == "cuda" and torch.cuda.is_available():
+        return f"GPU: {torch.cuda.get_device_name(0)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()}-core CPU ({cpu}), {torch.get_num_threads()} torch threads"
+
+
+def export_run(
+    net: nn.Module,
+    run_dir: str | os.PathLike,
+    *,
+    data: DatasetInfo,
+    test_acc: float | None,
+    epochs: int,
+    wall_time_s: float,
+    accelerator: str,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``<run_dir>/<model>.safetensors`` and ``<model>.json`` (the pretrained metadata)."""
+    run_dir = Path(run_dir)
+    name = net.kanvision_cfg["model"]
+    weights = save_pretrained(net, run_dir / f"{name}.safetensors")
+    meta = {
+        "model": name,
+        "file": weights.name,
+        "kan": net.kanvision_cfg["args"].get("kan", "bspline"),
+        "args": net.kanvision_cfg["args"],
+        "num_params": count_params(net).total,
+        "num_classes": data.num_classes,
+        "input_size": list(data.input_size),
+        "mean": list(data.mean),
+        "std": list(data.std),
+        "dataset": data.name,
+        "metrics": {data.folder: {"acc@1": round(100 * test_acc, 2)}} if test_acc is not None else {},
+        "epochs": epochs,
+        "wall_time_s": round(wall_time_s, 1),
+        "machine": machine_description(accelerator),
+        "command": " ".join(["python", *sys.argv]) if sys.argv else "",
+        **(extra or {}),
+    }
+    (run_dir / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return weights

@@ -1,0 +1,97 @@
+"""The LightningModule: builds a zoo model by name and trains it as an image classifier."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics.classification import MulticlassAccuracy
+
+from kanvision.models import count_params, create_model
+
+
+STAGES = ("train", "val", "test")
+
+
+class ImageClassifier(L.LightningModule):
+    """Classifier around ``kanvision.create_model(model, kan=kan, **model_kwargs)``.
+
+    Logs ``train/loss``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` and, once at the
+    start of fit, ``params/total``, ``params/trainable`` and ``params/kan``.
+
+    Args:
+        model: registered model name (``kanvision.list_models()``).
+        kan: basis family of the KAN layers, or ``"none"`` for the standard twin.
+        model_kwargs: further builder options (e.g. ``{"grid_size": 8}``).
+        num_classes, in_chans: set from the datamodule by the CLI.
+        lr, weight_decay: AdamW settings; the learning rate follows a one-cycle schedule
+            (warm-up then cosine decay) over the whole run.
+        label_smoothing: cross-entropy label smoothing.
+    """
+
+    def __init__(
+        self,
+        model: str = "kan_convnet",
+        kan: str = "bspline",
+        model_kwargs: dict[str, Any] | None = None,
+        num_classes: int = 10,
+        in_chans: int = 1,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        warmup_fraction: float = 0.1,
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = create_model(
+            model, kan=kan, num_classes=num_classes, in_chans=in_chans, **(model_kwargs or {})
+        )
+        self.metrics = torch.nn.ModuleDict(
+            {f"{stage}_acc": MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def param_counts(self) -> dict[str, int]:
+        counts = count_params(self.net)
+        return {f"params/{k}": v for k, v in counts._asdict().items()}
+
+    def on_fit_start(self) -> None:
+        for logger in self.loggers:
+            logger.log_metrics(self.param_counts(), step=0)
+
+    def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.hparams.label_smoothing)
+        metric = self.metrics[f"{stage}_acc"]
+        metric(logits, y)
+        on_step = stage == "train"
+        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=not on_step, prog_bar=True)
+        self.log(f"{stage}/acc", metric, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=self.hparams.lr,
+            total_steps=max(int(self.trainer.estimated_stepping_batches), 1),
+            pct_start=self.hparams.warmup_fraction,
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,149 @@
+"""End to end through train.py's code path on tiny generated data in torchvision's format."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from helpers import read_wandb_records
+from torchvision import datasets
+
+import kanvision
+from kanvision.training.cli import main, run
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
+
+
+def tiny_args(config: Path, data_root: Path, save_dir: Path, *extra: str) -> list[str]:
+    return [
+        "--config", str(config), "--data.root", str(data_root), "--data.val_size", "64",
+        "--data.batch_size", "64", "--logging.save_dir", str(save_dir),
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        "--trainer.log_every_n_steps", "1", *extra,
+    ]
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_config_runs_fast_dev_run(config, tiny_data, tmp_path):
+    summary = run(tiny_args(config, tiny_data, tmp_path, "--trainer.fast_dev_run", "true",
+                            "--logging.wandb", "false"))
+    assert summary["test_acc"] is not None
+
+
+def test_one_real_epoch_logs_csv_wandb_and_exports_weights(tiny_data, tmp_path):
+    config = ROOT / "configs/mnist/kan_convnet.yaml"
+    summary = run(tiny_args(config, tiny_data, tmp_path, "--trainer.max_epochs", "1"))
+    run_dir = Path(summary["run_dir"])
+    rows = read_metrics(run_dir)
+    params = [r["params/total"] for r in rows if r.get("params/total")]
+    assert params and int(float(params[0])) == summary["params"]
+    assert any(r.get("params/kan") for r in rows)
+    test_accs = [float(r["test/acc"]) for r in rows if r.get("test/acc")]
+    assert test_accs and abs(test_accs[-1] - summary["test_acc"]) < 1e-6
+    assert any(r.get("val/acc") for r in rows) and any(r.get("train/loss") for r in rows)
+
+    (wandb_file,) = Path(summary["wandb_dir"]).glob("run-*.wandb")
+    logged = read_wandb_records(wandb_file)
+    assert logged["summary"]["test/acc"] == pytest.approx(summary["test_acc"])
+    assert logged["summary"]["params/total"] == summary["params"]
+    assert {"train/loss", "val/acc", "params/kan"} <= set(logged["history"])
+
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert list((run_dir / "checkpoints").glob("best-*.ckpt"))
+    meta = json.loads((run_dir / "kan_convnet.json").read_text())
+    assert meta["metrics"]["MNIST"]["acc@1"] == pytest.approx(100 * summary["test_acc"], abs=0.01)
+    model = kanvision.create_model("kan_convnet", pretrained=summary["weights"])
+    assert kanvision.count_params(model).total == meta["num_params"] == summary["params"]
+
+
+def test_killed_run_resumes_from_last_checkpoint(tiny_data, tmp_path):
+    kill = tmp_path / "kill.yaml"
+    kill.write_text(
+        "trainer:\n  callbacks:\n  - class_path: helpers.KillAtEpoch\n    init_args: {epoch: 1}\n"
+    )
+    args = tiny_args(ROOT / "configs/mnist/convnet.yaml", tiny_data, tmp_path,
+                     "--logging.wandb", "false", "--trainer.max_epochs", "2")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    killed = subprocess.run([sys.executable, str(ROOT / "train.py"), *args, "--config", str(kill)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    (last,) = tmp_path.glob("*/version_0/checkpoints/last.ckpt")
+    assert torch.load(last, weights_only=False)["epoch"] == 0
+
+    resumed = run([*args, "--ckpt_path", "last"])
+    epochs = {r["epoch"] for r in read_metrics(Path(resumed["run_dir"])) if r.get("train/loss")}
+    assert epochs == {"1"}, "the resumed run trains only the epoch that was lost"
+    assert resumed["test_acc"] is not None
+
+
+def run_main(capsys, *args: str) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_unknown_config_key_is_one_line_error(capsys, tiny_data):
+    line = run_main(capsys, "--config", str(CONFIGS[0]), "--model.kann", "none")
+    assert line.startswith("error:") and "model.kann" in line and "did you mean 'model.kan'" in line
+
+
+def test_wrong_config_type_is_one_line_error(capsys):
+    line = run_main(capsys, "--config", str(CONFIGS[0]), "--trainer.max_epochs", "ten")
+    assert "trainer.max_epochs" in line and "--print_config" in line
+
+
+def test_unknown_model_and_dataset_are_one_line_errors(capsys, tiny_data):
+    line = run_main(capsys, "--config", str(CONFIGS[0]), "--model.model", "kan_convnt",
+                    "--data.root", str(tiny_data))
+    assert "unknown model 'kan_convnt'" in line and "did you mean 'kan_convnet'" in line
+    line = run_main(capsys, "--config", str(CONFIGS[0]), "--data.dataset", "mnsit")
+    assert "unknown dataset 'mnsit'" in line and "did you mean 'mnist'" in line
+
+
+def test_missing_data_offline_is_one_line_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])  # nothing listens
+    line = run_main(capsys, "--config", str(ROOT / "configs/mnist/kan_convnet.yaml"),
+                    "--data.root", str(tmp_path / "empty"), "--logging.wandb", "false")
+    assert "MNIST is not under" in line and "could not be downloaded" in line and "raw" in line
+
+
+def test_cli_entry_point_reports_errors_in_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--config", str(CONFIGS[0]), "--data.root",
+         str(tmp_path), "--data.download", "false", "--logging.wandb", "false"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "download=false" in errors[0], proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == errors[0]
+
+
+def test_print_config_shows_resolved_config(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run(["--config", str(ROOT / "configs/mnist/kan_convnet.yaml"), "--print_config"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "kan_convnet" in out and "max_epochs" in out
+
+
+def test_bf16_forward_of_trained_path_is_finite():
+    model = kanvision.create_model("kan_convnet")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.isfinite(model(torch.randn(2, 1, 28, 28))).all()
