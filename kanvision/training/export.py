@@ -31,6 +31,12 @@ def machine_description(accelerator: str = "cpu") -> str:
     return f"{os.cpu_count()}-core CPU ({cpu}), {torch.get_num_threads()} torch threads"
 
 
+def run_command() -> str:
+    """The command line of this run, with the data-folder variable if it was set."""
+    env = f"KANVISION_DATA={os.environ['KANVISION_DATA']} " if os.environ.get("KANVISION_DATA") else ""
+    return env + " ".join(["python", *sys.argv])
+
+
 def export_run(
     net: nn.Module,
     run_dir: str | os.PathLike,
@@ -61,7 +67,7 @@ def export_run(
         "epochs": epochs,
         "wall_time_s": round(wall_time_s, 1),
         "machine": machine_description(accelerator),
-        "command": " ".join(["python", *sys.argv]) if sys.argv else "",
+        "command": run_command(),
         **(extra or {}),
     }
     (run_dir / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
