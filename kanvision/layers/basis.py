@@ -6,24 +6,43 @@ KAN layers prepend the base activation to these values and mix them with one lin
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
+import torch
 from torch import Tensor, nn
 
-from kanvision.errors import unknown_name
+from kanvision.errors import KanvisionError, unknown_name
+
+
+class BasisOptionError(KanvisionError, TypeError):
+    """An option that the chosen basis family does not take."""
 
 _BASES: dict[str, type[Basis]] = {}
 B = TypeVar("B", bound=type)
 
 
 class Basis(nn.Module):
-    """A set of K fixed 1-D functions applied to every input channel, channels last."""
+    """A set of K 1-D functions applied to every input channel, channels last.
+
+    Subclasses set ``num_functions`` (K) and implement ``functions``, which returns the K functions
+    as a list of ``(..., C)`` tensors (unrolled, so the compiled expand writes and pulls back each
+    one as a contiguous, vectorized block). ``include_base`` says whether
+    the layer prepends its base activation (SiLU) as one more function per channel. Inputs come in
+    float32 (or float64) even under autocast; outputs must be finite for any finite input.
+    """
 
     num_functions: int
+    include_base: bool = True
 
-    def forward(self, x: Tensor) -> Tensor:  # (..., C) -> (..., C, K)
+    def functions(self, x: Tensor) -> list[Tensor]:
+        """The K basis functions of every channel: K tensors shaped like ``x`` (..., C)."""
         raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(..., C) -> (..., C, K)``."""
+        return torch.stack(self.functions(x), dim=-1)
 
 
 def register_basis(name: str) -> Callable[[B], B]:
@@ -47,4 +66,12 @@ def create_basis(name: str, in_features: int, **kwargs) -> Basis:
     """Instantiate the basis family ``name`` for ``in_features`` channels."""
     if name not in _BASES:
         raise unknown_name("basis", name, _BASES, "see kanvision.layers.list_bases()")
-    return _BASES[name](in_features, **kwargs)
+    cls = _BASES[name]
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "in_features")]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise BasisOptionError(
+            f"basis '{name}' has no option {', '.join(repr(u) for u in unknown)}: its options are "
+            f"{', '.join(accepted) or 'none'}"
+        )
+    return cls(in_features, **kwargs)

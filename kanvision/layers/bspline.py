@@ -64,9 +64,6 @@ class BSplineBasis(Basis):
         self.num_functions = grid_size + spline_order
         self.register_buffer("grid_lo", torch.full((in_features,), lo))
         self.register_buffer("grid_step", torch.full((in_features,), (hi - lo) / grid_size))
-        self.register_buffer(
-            "_index", torch.arange(self.num_functions, dtype=torch.float32), persistent=False
-        )
 
     @property
     def knots(self) -> Tensor:
@@ -75,10 +72,29 @@ class BSplineBasis(Basis):
         steps = steps.to(self.grid_lo.dtype) - self.spline_order
         return self.grid_lo[:, None] + steps * self.grid_step[:, None]
 
-    def forward(self, x: Tensor) -> Tensor:
+    def grid_range(self) -> tuple[Tensor, Tensor]:
+        """Per-channel (low, high) of the grid, without the extension."""
+        return self.grid_lo, self.grid_lo + self.grid_step * self.grid_size
+
+    def with_range(self, low: Tensor, high: Tensor) -> BSplineBasis:
+        """A copy of this basis with per-channel grid ranges ``[low, high]``."""
+        new = BSplineBasis(self.in_features, self.grid_size, self.spline_order)
+        new.grid_lo = low.detach().clone().to(self.grid_lo)
+        new.grid_step = ((high - low) / self.grid_size).detach().clone().to(self.grid_step)
+        return new.to(self.grid_lo.device)
+
+    def with_grid_size(self, grid_size: int) -> BSplineBasis:
+        """A copy of this basis with ``grid_size`` intervals over the same ranges."""
+        lo, hi = self.grid_range()
+        new = BSplineBasis(self.in_features, grid_size, self.spline_order)
+        new.grid_lo = lo.detach().clone()
+        new.grid_step = ((hi - lo) / grid_size).detach().clone()
+        return new.to(self.grid_lo.device)
+
+    def functions(self, x: Tensor) -> list[Tensor]:
         # position in knot units, 0 at the first extended knot; B_j(x) = N(u - j)
         u = (x - self.grid_lo.to(x.dtype)) / self.grid_step.to(x.dtype) + self.spline_order
-        return cardinal_bspline(u.unsqueeze(-1) - self._index.to(x.dtype), self.spline_order)
+        return [cardinal_bspline(u - j, self.spline_order) for j in range(self.num_functions)]
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, grid_size={self.grid_size}, spline_order={self.spline_order}"
