@@ -7,6 +7,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("WANDB_MODE", "offline")
+# The expand step runs eagerly in tests (compiling it per shape and dtype would dominate the
+# suite's time); test_layers.py checks the compiled path against it explicitly.
+os.environ.setdefault("KANVISION_COMPILE", "0")
 
 from helpers import make_tiny_mnist  # noqa: E402
 

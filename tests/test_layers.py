@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from helpers import cox_de_boor
 
-from kanvision.layers import KANConv2d, KANLinear, create_basis, list_bases
+from kanvision.layers import KANConv1d, KANConv2d, KANConv3d, KANLinear, create_basis, list_bases
 from kanvision.layers.bspline import BSplineBasis
 
 torch.set_default_dtype(torch.float32)
@@ -146,3 +146,59 @@ def test_unknown_basis_is_one_line_error():
     with pytest.raises(KeyError, match="unknown basis 'bsplin'.*did you mean 'bspline'"):
         create_basis("bsplin", 3)
     assert "bspline" in list_bases()
+
+
+FUSED_CASES = {
+    "linear": (lambda **kw: KANLinear(6, 5, **kw), (3, 4, 6)),
+    "conv1d": (lambda **kw: KANConv1d(4, 6, 3, stride=2, padding=1, groups=2, **kw), (2, 4, 9)),
+    "conv2d": (lambda **kw: KANConv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2, **kw), (2, 4, 9, 8)),
+    "conv3d": (lambda **kw: KANConv3d(2, 3, 2, stride=(1, 2, 1), padding=1, **kw), (1, 2, 5, 4, 3)),
+}
+
+
+@pytest.mark.parametrize("case", FUSED_CASES)
+def test_fused_step_matches_plain_autograd(case):
+    make, shape = FUSED_CASES[case]
+    torch.manual_seed(0)
+    fused = make(fused=True).double()
+    plain = make(fused=False).double()
+    plain.load_state_dict(fused.state_dict())
+    grads = []
+    for layer in (fused, plain):
+        x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+        with torch.random.fork_rng():
+            torch.manual_seed(1)
+            x.data = torch.randn(*shape, dtype=torch.float64) * 2
+        out = layer(x)
+        out.backward(torch.ones_like(out) * torch.linspace(-1, 1, out.numel(), dtype=torch.float64).view_as(out))
+        grads.append([out.detach(), x.grad, *(p.grad for p in layer.parameters())])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=0)
+
+
+def test_fused_gradcheck_strided_grouped_conv():
+    torch.manual_seed(0)
+    conv = KANConv2d(4, 2, 3, stride=2, padding=1, dilation=2, groups=2, grid_size=3).double()
+    x = torch.randn(1, 4, 6, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(conv, (x,))
+
+
+def test_compiled_expand_matches_eager():
+    """The default training path compiles the expand (forward and the vjp in backward)."""
+    from kanvision.layers import set_compile
+
+    torch.manual_seed(0)
+    results = []
+    for compiled in (True, False):
+        set_compile(compiled)
+        try:
+            torch.manual_seed(0)
+            conv = KANConv2d(3, 4, 3, stride=2, padding=1)
+            x = (torch.randn(2, 3, 9, 9) * 2).requires_grad_()
+            y = conv(x)
+            y.square().sum().backward()
+            results.append([y.detach(), x.grad, conv.mix.weight.grad])
+        finally:
+            set_compile(None)
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)

@@ -7,6 +7,8 @@ runs channels last, so for 2-D the conv receives a ``channels_last`` tensor with
 
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kanvision.layers.kan_layer import KANLayer
@@ -30,9 +32,10 @@ class _KANConvNd(KANLayer):
         padding_mode: str = "zeros",
         *,
         basis: str = "bspline",
-        grid_size: int = 5,
-        spline_order: int = 3,
+        grid_size: int | None = None,
+        spline_order: int | None = None,
         base_activation: type[nn.Module] = nn.SiLU,
+        fused: bool = True,
         scale_base: float = 1.0,
         scale_basis: float = 1.0,
         device=None,
@@ -43,6 +46,8 @@ class _KANConvNd(KANLayer):
             in_channels,
             basis=basis,
             base_activation=base_activation,
+            fused=fused,
+            groups=groups,
             grid_size=grid_size,
             spline_order=spline_order,
             **basis_kwargs,
@@ -54,7 +59,7 @@ class _KANConvNd(KANLayer):
             )
         self.in_channels = in_channels
         self.out_channels = out_channels
-        # channel i expands to the contiguous block [i*(K+1), (i+1)*(K+1)), so groups carry over
+        # each group's channels expand to one contiguous block, so groups carry over
         self.mix = self.conv_class(
             in_channels * self.expanded_per_input,
             out_channels,
@@ -72,8 +77,49 @@ class _KANConvNd(KANLayer):
         self.reset_parameters(scale_base, scale_basis)
 
     def forward(self, x: Tensor) -> Tensor:
-        z = self.expand(x.movedim(1, -1)).movedim(-1, 1)
-        return self.mix(z)
+        # dense channels-last input (free for a channels_last tensor) so the expand reads
+        # and writes contiguous vectors
+        return self.kan_forward(x.movedim(1, -1).contiguous())
+
+    def channels_last_samples(self, x: Tensor) -> Tensor:
+        return x.movedim(1, -1).reshape(-1, self.in_channels)
+
+    def can_fuse(self) -> bool:
+        return self.fused and self.mix.padding_mode == "zeros" and not isinstance(self.mix.padding, str)
+
+    def mix_forward(self, z: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        # channels-last z viewed channels-first: a channels_last tensor, no copy
+        return self.mix._conv_forward(z.movedim(-1, 1), weight, bias)
+
+    def _channels_last(self, t: Tensor) -> Tensor:
+        """Dense channels-last layout (2-D/3-D), which the conv kernels handle without temporaries;
+        an incoming gradient may be broadcast (e.g. from ``y.sum()``)."""
+        fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(t.dim())
+        return t.contiguous(memory_format=fmt) if fmt else t.contiguous()
+
+    def mix_param_grads(self, grad_y, z, weight, bias, need_w, need_b):
+        m = self.mix
+        _, grad_w, grad_b = torch.ops.aten.convolution_backward(
+            self._channels_last(grad_y), z.movedim(-1, 1), weight.to(z.dtype),
+            [weight.shape[0]] if bias is not None else None,
+            m.stride, m.padding, m.dilation, False, [0] * len(m.stride), m.groups,
+            [False, need_w, need_b and bias is not None],
+        )
+        return grad_w, grad_b
+
+    def mix_input_grad(self, grad_y, weight, z_shape):
+        m = self.mix
+        spatial_in = (z_shape[1:-1])
+        out_pad = [
+            size - ((g - 1) * s - 2 * p + d * (k - 1) + 1)
+            for size, g, s, p, d, k in zip(
+                spatial_in, grad_y.shape[2:], m.stride, m.padding, m.dilation, weight.shape[2:]
+            )
+        ]
+        grad_z = self.conv_transpose(
+            self._channels_last(grad_y), weight.to(grad_y.dtype), None, m.stride, m.padding, out_pad, m.groups, m.dilation
+        )
+        return grad_z.movedim(1, -1)
 
     def extra_repr(self) -> str:
         m = self.mix
@@ -91,6 +137,7 @@ class KANConv1d(_KANConvNd):
     """KAN counterpart of ``nn.Conv1d``; padded positions contribute nothing (zero in z)."""
 
     conv_class = nn.Conv1d
+    conv_transpose = staticmethod(F.conv_transpose1d)
 
 
 class KANConv2d(_KANConvNd):
@@ -104,9 +151,11 @@ class KANConv2d(_KANConvNd):
     """
 
     conv_class = nn.Conv2d
+    conv_transpose = staticmethod(F.conv_transpose2d)
 
 
 class KANConv3d(_KANConvNd):
     """KAN counterpart of ``nn.Conv3d``; padded positions contribute nothing (zero in z)."""
 
     conv_class = nn.Conv3d
+    conv_transpose = staticmethod(F.conv_transpose3d)

@@ -3,8 +3,9 @@
     expand:  x (..., C)  ->  z (..., C * (K + 1)),  z = [act(x_i), B_1(x_i), ..., B_K(x_i)] per i
     mix:     y = Linear / ConvNd over z
 
-The mix layer's weight, viewed as ``(out, C, K + 1, ...)``, holds the base weight in slot 0 and
-the basis coefficients in slots 1..K of every edge.
+Within each channel group, z is laid out ``[function][channel]`` (see ``fused.expand_values``),
+so the mix weight is ``(out, groups-block of (K + 1) x C/groups, *kernel)``. ``base_weight`` and
+``spline_weight`` view it per edge: slot 0 is the base weight, slots 1..K the coefficients.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from kanvision.layers.basis import Basis, create_basis
-
-_LOW_PRECISION = (torch.float16, torch.bfloat16)
+from kanvision.layers.fused import fused_kan, run_expand
 
 
 class KANLayer(nn.Module):
@@ -34,41 +34,64 @@ class KANLayer(nn.Module):
         *,
         basis: str,
         base_activation: type[nn.Module] = nn.SiLU,
+        fused: bool = True,
+        groups: int = 1,
         **basis_kwargs,
     ) -> None:
         super().__init__()
-        self.basis: Basis = create_basis(basis, in_features, **basis_kwargs)
-        self.base_activation = base_activation()
-        self.expanded_per_input = self.basis.num_functions + 1
+        self.fused = fused
+        self.groups = groups
+        options = {k: v for k, v in basis_kwargs.items() if v is not None}
+        self.basis: Basis = create_basis(basis, in_features, **options)
+        self.base_activation = base_activation() if self.basis.include_base else None
+        self.expanded_per_input = self.basis.num_functions + int(self.basis.include_base)
 
     def expand(self, x: Tensor) -> Tensor:
         """``(..., C) -> (..., C * (K + 1))``, computed in float32 for half-precision inputs.
 
         Under autocast the result is cast to the autocast dtype so the mix runs in it.
         """
-        device = x.device.type
-        with torch.autocast(device_type=device, enabled=False):
-            xf = x.float() if x.dtype in _LOW_PRECISION else x
-            z = torch.cat([self.base_activation(xf).unsqueeze(-1), self.basis(xf)], dim=-1)
-            z = z.flatten(-2)
-        if torch.is_autocast_enabled(device):
-            return z.to(torch.get_autocast_dtype(device))
-        return z.to(x.dtype)
+        return run_expand(x, self)
+
+    def mix_forward(self, z: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        """The mix applied to channels-last expanded input ``z``."""
+        raise NotImplementedError
+
+    def mix_param_grads(
+        self, grad_y: Tensor, z: Tensor, weight: Tensor, bias: Tensor | None, need_w: bool, need_b: bool
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """Gradients of :meth:`mix_forward` w.r.t. weight and bias (None where not needed)."""
+        raise NotImplementedError
+
+    def mix_input_grad(self, grad_y: Tensor, weight: Tensor, z_shape: torch.Size) -> Tensor:
+        """Gradient of :meth:`mix_forward` w.r.t. z, from the weight alone (z is not needed)."""
+        raise NotImplementedError
+
+    def can_fuse(self) -> bool:
+        """Whether the fused op (save only x, recompute z in backward) applies to this layer."""
+        return self.fused
+
+    def kan_forward(self, x: Tensor) -> Tensor:
+        """``mix(expand(x))`` for channels-last ``x``, fused when training."""
+        if torch.is_grad_enabled() and self.can_fuse() and not torch.compiler.is_compiling():
+            return fused_kan(x, self)
+        return self.mix_forward(self.expand(x), self.mix.weight, self.mix.bias)
 
     def _edge_weights(self) -> Tensor:
-        """The mix weight viewed per edge: ``(out, in_per_group, K + 1, *kernel)``."""
+        """The mix weight viewed per edge: ``(out, in_per_group, K + 1, *kernel)`` (a view)."""
         w = self.mix.weight
-        return w.view(w.shape[0], -1, self.expanded_per_input, *w.shape[2:])
+        return w.view(w.shape[0], self.expanded_per_input, -1, *w.shape[2:]).transpose(1, 2)
 
     @property
-    def base_weight(self) -> Tensor:
-        """Weight of the base-activation branch of every edge, ``(out, in_per_group, *kernel)``."""
-        return self._edge_weights()[:, :, 0]
+    def base_weight(self) -> Tensor | None:
+        """Weight of the base-activation branch of every edge, ``(out, in_per_group, *kernel)``;
+        None for bases without a base branch."""
+        return self._edge_weights()[:, :, 0] if self.basis.include_base else None
 
     @property
     def spline_weight(self) -> Tensor:
         """Basis coefficients of every edge, ``(out, in_per_group, K, *kernel)``."""
-        return self._edge_weights()[:, :, 1:]
+        return self._edge_weights()[:, :, int(self.basis.include_base) :]
 
     @torch.no_grad()
     def reset_parameters(self, scale_base: float = 1.0, scale_basis: float = 1.0) -> None:
@@ -76,7 +99,92 @@ class KANLayer(nn.Module):
         w = self._edge_weights()
         fan_in = w.shape[1] * math.prod(w.shape[3:])
         bound = 1.0 / math.sqrt(fan_in)
-        w[:, :, 0].uniform_(-scale_base * bound, scale_base * bound)
-        w[:, :, 1:].uniform_(-scale_basis * bound, scale_basis * bound)
+        if self.basis.include_base:
+            w[:, :, 0].uniform_(-scale_base * bound, scale_base * bound)
+        w[:, :, int(self.basis.include_base) :].uniform_(-scale_basis * bound, scale_basis * bound)
         if self.mix.bias is not None:
             self.mix.bias.uniform_(-bound, bound)
+
+    # --- regularization (original KAN's L1 + entropy, on coefficients) -------------------------
+
+    def regularization_loss(self, l1: float = 1.0, entropy: float = 1.0) -> Tensor:
+        """``l1 * sum_e |phi_e| + entropy * H(|phi_e| / sum |phi|)`` over the layer's edges e.
+
+        As in efficient-kan, the magnitude of an edge's function is taken as the mean absolute
+        value of its basis coefficients (summed over kernel taps for convs) instead of the mean
+        |phi_e(x)| over a batch of activations: the same sparsity pressure without keeping the
+        per-edge activations. The entropy term pushes a few edges to dominate.
+        """
+        coef = self.spline_weight.abs().mean(dim=2)  # (out, in_per_group, *kernel)
+        magnitude = coef.flatten(2).sum(-1) if coef.dim() > 2 else coef
+        total = magnitude.sum()
+        p = magnitude / (total + 1e-12)
+        ent = -(p * torch.log(p + 1e-12)).sum()
+        return l1 * total + entropy * ent
+
+    # --- grid updates (bases with a grid, e.g. bspline) ----------------------------------------
+
+    def channels_last_samples(self, x: Tensor) -> Tensor:
+        """The layer input as ``(N, C)`` samples of its input channels."""
+        raise NotImplementedError
+
+    def _per_channel_coefficients(self) -> Tensor:
+        """Mix weight as ``(C, K + 1, outputs of the channel's group * kernel taps)``."""
+        w = self.mix.weight
+        g, out = self.groups, w.shape[0]
+        c_per_g = w.shape[1] // self.expanded_per_input
+        v = w.reshape(g, out // g, self.expanded_per_input, c_per_g, -1)
+        return v.permute(0, 3, 2, 1, 4).reshape(g * c_per_g, self.expanded_per_input, -1)
+
+    def _set_per_channel_coefficients(self, coef: Tensor, kernel: tuple[int, ...]) -> None:
+        g, out = self.groups, self.mix.weight.shape[0]
+        channels, width, _ = coef.shape
+        v = coef.reshape(g, channels // g, width, out // g, -1).permute(0, 3, 2, 1, 4)
+        weight = v.reshape(out, width * (channels // g), *kernel)
+        self.mix.weight = nn.Parameter(weight.contiguous().to(self.mix.weight.dtype))
+        if isinstance(self.mix, nn.Linear):
+            self.mix.in_features = weight.shape[1]
+        else:
+            self.mix.in_channels = weight.shape[1] * g
+
+    @torch.no_grad()
+    def _refit(self, new_basis: Basis, samples: Tensor) -> None:
+        """Replace the basis, refitting coefficients by least squares so the edge functions stay
+        as they were on ``samples`` (``(N, C)``)."""
+        kernel = tuple(self.mix.weight.shape[2:])
+        coef = self._per_channel_coefficients().to(samples.dtype)
+        start = int(self.basis.include_base)
+        old_values = self.basis(samples)  # (N, C, K)
+        target = torch.einsum("nck,ckm->cnm", old_values, coef[:, start:])
+        new_values = new_basis(samples).transpose(0, 1)  # (C, N, K')
+        solution = torch.linalg.lstsq(new_values, target).solution  # (C, K', M)
+        new_coef = torch.cat([coef[:, :start], solution], dim=1)
+        self.basis = new_basis.to(device=self.mix.weight.device, dtype=self.mix.weight.dtype)
+        self.expanded_per_input = new_basis.num_functions + start
+        self._set_per_channel_coefficients(new_coef, kernel)
+
+    def update_grid(self, x: Tensor, margin: float = 0.01) -> None:
+        """Refit each channel's grid to the range of the data ``x`` (a batch of layer inputs)
+        while keeping the learned functions (least squares on the batch), as in the original
+        KAN. The grid stays uniform per channel, so the closed-form basis still applies."""
+        if not hasattr(self.basis, "with_range"):
+            raise TypeError(f"basis {type(self.basis).__name__} has no grid to update")
+        samples = self.channels_last_samples(x).detach().double()
+        lo, hi = samples.min(0).values, samples.max(0).values
+        pad = margin * (hi - lo).clamp(min=1e-3)
+        new_basis = self.basis.with_range(lo - pad, hi + pad)
+        self._refit(new_basis.double(), samples)
+
+    def refine_grid(self, grid_size: int, x: Tensor | None = None) -> None:
+        """Grid extension: switch to a finer (or coarser) grid over the same range, fitting the
+        new coefficients to the current functions on ``x`` or on dense points of the grid."""
+        if not hasattr(self.basis, "with_grid_size"):
+            raise TypeError(f"basis {type(self.basis).__name__} has no grid to refine")
+        new_basis = self.basis.with_grid_size(grid_size).double()
+        if x is None:
+            lo, hi = self.basis.grid_range()
+            t = torch.linspace(0, 1, 4 * (new_basis.num_functions + 1), dtype=torch.float64)
+            samples = lo.double()[None, :] + t[:, None] * (hi - lo).double()[None, :]
+        else:
+            samples = self.channels_last_samples(x).detach().double()
+        self._refit(new_basis, samples)

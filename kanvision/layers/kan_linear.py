@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kanvision.layers.kan_layer import KANLayer
@@ -17,7 +18,11 @@ class KANLinear(KANLayer):
     Args:
         in_features, out_features, bias: as for ``nn.Linear``.
         basis: basis family name, see ``kanvision.layers.list_bases()``.
-        grid_size, spline_order: B-spline grid intervals G and degree k (K = G + k functions).
+        grid_size, spline_order: B-spline grid intervals G and degree k (K = G + k functions);
+            None takes the basis default (5 and 3 for ``bspline``). Other families take their
+            own options (``grid_size`` where they have a grid).
+        fused: train through the fused op that saves only x and recomputes the basis in
+            backward (less memory; same results).
         **basis_kwargs: further basis options, e.g. ``grid_range=(-1, 1)``.
     """
 
@@ -28,9 +33,10 @@ class KANLinear(KANLayer):
         bias: bool = True,
         *,
         basis: str = "bspline",
-        grid_size: int = 5,
-        spline_order: int = 3,
+        grid_size: int | None = None,
+        spline_order: int | None = None,
         base_activation: type[nn.Module] = nn.SiLU,
+        fused: bool = True,
         scale_base: float = 1.0,
         scale_basis: float = 1.0,
         device=None,
@@ -41,6 +47,7 @@ class KANLinear(KANLayer):
             in_features,
             basis=basis,
             base_activation=base_activation,
+            fused=fused,
             grid_size=grid_size,
             spline_order=spline_order,
             **basis_kwargs,
@@ -54,7 +61,22 @@ class KANLinear(KANLayer):
         self.reset_parameters(scale_base, scale_basis)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.mix(self.expand(x))
+        return self.kan_forward(x)
+
+    def channels_last_samples(self, x: Tensor) -> Tensor:
+        return x.reshape(-1, self.in_features)
+
+    def mix_forward(self, z: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        return F.linear(z, weight, bias)
+
+    def mix_param_grads(self, grad_y, z, weight, bias, need_w, need_b):
+        g2 = grad_y.reshape(-1, grad_y.shape[-1])
+        grad_w = g2.t() @ z.reshape(-1, z.shape[-1]) if need_w else None
+        grad_b = g2.sum(0) if need_b and bias is not None else None
+        return grad_w, grad_b
+
+    def mix_input_grad(self, grad_y, weight, z_shape):
+        return grad_y @ weight.to(grad_y.dtype)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"

@@ -1,0 +1,181 @@
+"""The fused KAN step: expand + mix as one autograd node that saves only its input.
+
+Forward expands the input into its basis values ``z`` (C * (K + 1) channels), runs the mix
+(linear or conv) and frees ``z``. Backward recomputes ``z`` from the saved input, gets the mix's
+input and weight gradients in one call (``aten.convolution_backward`` or two matmuls), and pulls
+``grad_z`` back through the expand. So a KAN layer keeps no more activation memory than a plain
+layer on its *input*, instead of one on the K-times wider ``z``.
+
+The expand itself is an elementwise function of x. It is compiled with ``torch.compile`` into one
+fused kernel (forward and backward) where a compiler is available; otherwise it runs eagerly,
+which is correct but slower. ``KANVISION_COMPILE=0`` (or ``set_compile(False)``) turns
+compilation off; ``KANVISION_COMPILE=1`` forces it on.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import warnings
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+_compile_setting: bool | None = None  # None: decide from the environment
+
+
+def set_compile(enabled: bool | None) -> None:
+    """Turn compilation of the expand step on or off (None: from ``KANVISION_COMPILE``/auto)."""
+    global _compile_setting
+    _compile_setting = enabled
+
+
+@functools.cache
+def _compiler_available(device_type: str) -> bool:
+    if device_type == "cuda":
+        try:
+            import triton  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    if device_type == "cpu":
+        return any(shutil.which(cc) for cc in ("g++", "c++", "clang++"))
+    return False
+
+
+def compile_enabled(device_type: str) -> bool:
+    """Whether the expand step is compiled on this device type."""
+    if _compile_setting is not None:
+        return _compile_setting and _compiler_available(device_type)
+    env = os.environ.get("KANVISION_COMPILE", "auto").lower()
+    if env in ("0", "false", "no", "off"):
+        return False
+    return _compiler_available(device_type)
+
+
+def expand_values(
+    x: Tensor, basis: nn.Module, base_activation: nn.Module | None, groups: int = 1
+) -> Tensor:
+    """``(..., C) -> (..., C * (K + 1))``: the base activation and the K basis functions of every
+    channel, laid out per channel group as ``[group][function][channel in group]``.
+
+    Each group's block is contiguous, so conv ``groups`` carry over, and inside it every function
+    is a contiguous run of channels, so the compiled kernel writes (and pulls back) vectors."""
+    columns = basis.functions(x)
+    if base_activation is not None:
+        columns = [base_activation(x), *columns]
+    if groups == 1:
+        return torch.cat(columns, dim=-1)
+    z = torch.stack(columns, dim=-2)  # (..., K + 1, C)
+    z = z.unflatten(-1, (groups, -1)).transpose(-3, -2)  # (..., G, K + 1, C / G)
+    return z.flatten(-3)
+
+
+def expand_vjp(
+    x: Tensor, grad_z: Tensor, basis: nn.Module, base_activation: nn.Module | None, groups: int = 1
+) -> Tensor:
+    """``grad_x`` from ``grad_z`` through the expand, recomputing the basis from x alone."""
+    _, pull_back = torch.func.vjp(lambda t: expand_values(t, basis, base_activation, groups), x)
+    return pull_back(grad_z)[0]
+
+
+@functools.cache
+def _compiled(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    return torch.compile(fn, dynamic=True)
+
+
+_compile_failed = False
+
+
+def _run(fn: Callable[..., Tensor], x: Tensor, *args) -> Tensor:
+    """Run an expand function, compiled when enabled; eager if compiling is off or fails."""
+    global _compile_failed
+    if not torch.compiler.is_compiling() and not _compile_failed and compile_enabled(x.device.type):
+        try:
+            return _compiled(fn)(x, *args)
+        except Exception as e:  # no working compiler: eager is correct, just slower
+            _compile_failed = True
+            warnings.warn(f"kanvision: compiling the KAN expand failed ({e}); using eager mode")
+    return fn(x, *args)
+
+
+def run_expand(x: Tensor, layer: nn.Module) -> Tensor:
+    """The expand of a KAN layer's channels-last input, computed in float32 (or float64) and cast
+    to the autocast dtype if autocast is active."""
+    device = x.device.type
+    with torch.autocast(device_type=device, enabled=False):
+        xf = x.float() if x.dtype in _LOW_PRECISION else x
+        z = _run(expand_values, xf, layer.basis, layer.base_activation, layer.groups)
+    if torch.is_autocast_enabled(device):
+        return z.to(torch.get_autocast_dtype(device))
+    return z.to(x.dtype)
+
+
+def run_expand_vjp(x: Tensor, grad_z: Tensor, layer: nn.Module) -> Tensor:
+    """``grad_x`` for :func:`run_expand`, computed in float32 (or float64)."""
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        xf = x.float() if x.dtype in _LOW_PRECISION else x
+        grad_x = _run(expand_vjp, xf, grad_z.to(xf.dtype), layer.basis, layer.base_activation, layer.groups)
+    return grad_x.to(x.dtype)
+
+
+class _FusedKAN(torch.autograd.Function):
+    """``y = mix(expand(x))`` saving only ``x`` (and the weights) for backward.
+
+    Backward recomputes z, takes the weight gradients from it, frees it, then gets ``grad_z``
+    from the weights alone and pulls it back to x with one fused vjp of the expand. The widest
+    tensors alive at once are therefore z or grad_z, never both. Bases with learnable
+    parameters take the generic route (autograd through the recomputed expand)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, layer: nn.Module, weight: Tensor, bias: Tensor | None, *basis_params: Tensor) -> Tensor:
+        device = x.device.type
+        ctx.autocast = (torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
+        ctx.layer = layer
+        with torch.no_grad():
+            z = run_expand(x, layer)
+            y = layer.mix_forward(z, weight, bias)
+        ctx.z_shape = z.shape
+        ctx.save_for_backward(x, weight, bias, *basis_params)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_y: Tensor):
+        x, weight, bias, *basis_params = ctx.saved_tensors
+        layer = ctx.layer
+        need_x, _, need_w, need_b, *need_params = ctx.needs_input_grad
+        enabled, dtype = ctx.autocast
+        grad_params: list[Tensor | None] = [None] * len(basis_params)
+        with torch.autocast(x.device.type, dtype=dtype, enabled=enabled):
+            if not any(need_params):
+                with torch.no_grad():
+                    z = run_expand(x, layer)
+                    grad_y = grad_y.to(z.dtype)
+                    grad_w, grad_b = layer.mix_param_grads(grad_y, z, weight, bias, need_w, need_b)
+                    del z
+                    grad_x = None
+                    if need_x:
+                        grad_z = layer.mix_input_grad(grad_y, weight, ctx.z_shape)
+                        grad_x = run_expand_vjp(x, grad_z, layer)
+            else:
+                with torch.enable_grad():
+                    x_in = x.detach().requires_grad_(need_x)
+                    z = run_expand(x_in, layer)
+                    grad_y = grad_y.to(z.dtype)
+                    grad_w, grad_b = layer.mix_param_grads(grad_y, z.detach(), weight, bias, need_w, need_b)
+                    grad_z = layer.mix_input_grad(grad_y, weight, ctx.z_shape)
+                    wanted = [(t, n) for t, n in zip((x_in, *basis_params), (need_x, *need_params))]
+                    grads = iter(torch.autograd.grad(z, [t for t, n in wanted if n], grad_z))
+                    grad_x, *grad_params = [next(grads) if n else None for _, n in wanted]
+        cast = lambda g, ref: None if g is None else g.to(ref.dtype)  # noqa: E731
+        return grad_x, None, cast(grad_w, weight), cast(grad_b, bias), *grad_params
+
+
+def fused_kan(x: Tensor, layer: nn.Module) -> Tensor:
+    """Apply ``layer`` (a KANLayer) through the fused op; x is channels last."""
+    params = tuple(layer.basis.parameters())
+    return _FusedKAN.apply(x, layer, layer.mix.weight, layer.mix.bias, *params)
