@@ -147,3 +147,22 @@ def test_bf16_forward_of_trained_path_is_finite():
     model = kanvision.create_model("kan_convnet")
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert torch.isfinite(model(torch.randn(2, 1, 28, 28))).all()
+
+
+def test_regularization_weight_from_config_adds_every_kan_layer():
+    from kanvision.training.module import ImageClassifier
+
+    module = ImageClassifier(reg_weight=0.1)
+    kan_layers = [m for m in module.net.modules() if hasattr(m, "regularization_loss")]
+    assert len(kan_layers) == 3
+    expected = sum(m.regularization_loss() for m in kan_layers)
+    torch.testing.assert_close(module.regularization(), expected)
+    assert ImageClassifier(kan="none").regularization().item() == 0.0
+
+
+def test_regularization_weight_trains_through_cli(tiny_data, tmp_path):
+    summary = run(tiny_args(ROOT / "configs/mnist/kan_convnet.yaml", tiny_data, tmp_path,
+                            "--model.reg_weight", "0.01", "--trainer.max_epochs", "1",
+                            "--logging.wandb", "false"))
+    rows = read_metrics(Path(summary["run_dir"]))
+    assert any(r.get("train/reg") for r in rows)

@@ -15,6 +15,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from kanvision.data import ImageDataModule
 from kanvision.errors import KanvisionError
+from kanvision.runtime import tune_cpu_allocator
 from kanvision.training.export import export_run
 from kanvision.training.loggers import RunLogging, build_loggers, finish_wandb, wandb_run_dir
 from kanvision.training.module import ImageClassifier
@@ -141,6 +142,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
 
 def main(args: list[str] | None = None) -> None:
     """Entry point: bad input ends with a one-line ``error:`` message and exit status 2."""
+    tune_cpu_allocator()
     try:
         run(args)
     except KanvisionError as e:

@@ -30,6 +30,9 @@ class ImageClassifier(L.LightningModule):
         lr, weight_decay: AdamW settings; the learning rate follows a one-cycle schedule
             (warm-up then cosine decay) over the whole run.
         label_smoothing: cross-entropy label smoothing.
+        reg_weight: weight of the KAN regularization added to the training loss: the sum of
+            ``regularization_loss(l1=reg_l1, entropy=reg_entropy)`` over every module that has
+            one (0 turns it off).
     """
 
     def __init__(
@@ -43,6 +46,9 @@ class ImageClassifier(L.LightningModule):
         weight_decay: float = 1e-4,
         warmup_fraction: float = 0.1,
         label_smoothing: float = 0.0,
+        reg_weight: float = 0.0,
+        reg_l1: float = 1.0,
+        reg_entropy: float = 1.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -75,8 +81,22 @@ class ImageClassifier(L.LightningModule):
         self.log(f"{stage}/acc", metric, on_step=False, on_epoch=True, prog_bar=stage != "train")
         return loss
 
+    def regularization(self) -> Tensor:
+        """Sum of ``regularization_loss`` over the modules that define it (no class list)."""
+        terms = [
+            m.regularization_loss(l1=self.hparams.reg_l1, entropy=self.hparams.reg_entropy)
+            for m in self.net.modules()
+            if callable(getattr(m, "regularization_loss", None))
+        ]
+        return torch.stack(terms).sum() if terms else torch.zeros((), device=self.device)
+
     def training_step(self, batch, batch_idx: int) -> Tensor:
-        return self._step(batch, "train")
+        loss = self._step(batch, "train")
+        if self.hparams.reg_weight:
+            reg = self.regularization()
+            self.log("train/reg", reg, on_step=True, on_epoch=False)
+            loss = loss + self.hparams.reg_weight * reg
+        return loss
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "val")
