@@ -83,8 +83,19 @@ def expand_vjp(
     return pull_back(grad_z)[0]
 
 
+# One compiled expand serves every layer; it is specialised per basis family, input rank, group
+# count and grad mode, which can exceed dynamo's default of 8 variants per function in one model
+# (and then silently runs eagerly). Raise that limit for the process, never lower it.
+_MIN_RECOMPILE_LIMIT = 64
+
+
 @functools.cache
 def _compiled(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    import torch._dynamo.config as dynamo_config
+
+    for name in ("recompile_limit", "cache_size_limit"):
+        if getattr(dynamo_config, name, _MIN_RECOMPILE_LIMIT) < _MIN_RECOMPILE_LIMIT:
+            setattr(dynamo_config, name, _MIN_RECOMPILE_LIMIT)
     return torch.compile(fn, dynamic=True)
 
 
