@@ -208,9 +208,9 @@ def to_markdown(rows: list[dict], machine: str, command: str) -> str:
         lines.append("| " + " | ".join(str(v) for v in (
             r["layer"], r["basis"], r["mode"], r["dtype"], r["K+1"], r["ms"], r["vs_k_matched"],
             r["vs_plain"], r["peak_mb"], r["k_matched_peak_mb"], r["first_call_extra_s"])) + " |")
-    lines += ["", "ms: median forward+backward step. x K-matched / x plain: ratio of medians measured in the same "
-              "run. peak MB: peak memory of the step including its input. first-call extra s: one-time cost "
-              "of the first step (compilation) over a steady step."]
+    lines += ["", ("ms: median forward+backward step. x K-matched / x plain: ratio of medians measured in "
+                   "the same run. peak MB: peak memory of the step including its input. first-call extra "
+                   "s: one-time cost of the first step (compilation) over a steady step.")]
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,7 @@ os.environ.setdefault("WANDB_MODE", "offline")
 # suite's time); test_layers.py checks the compiled path against it explicitly.
 os.environ.setdefault("KANVISION_COMPILE", "0")
 
-from helpers import make_tiny_mnist  # noqa: E402
+from helpers import make_tiny_mnist
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import struct
 from pathlib import Path
 
 import numpy as np
-import torch
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 

@@ -137,7 +137,7 @@ def test_kan_linear_is_drop_in_for_linear():
 
 
 def test_conv_output_shape_matches_nn_conv():
-    kwargs = dict(stride=2, padding=1, dilation=1, groups=2)
+    kwargs = {"stride": 2, "padding": 1, "dilation": 1, "groups": 2}
     x = torch.randn(2, 4, 15, 13)
     assert KANConv2d(4, 6, 3, **kwargs)(x).shape == torch.nn.Conv2d(4, 6, 3, **kwargs)(x).shape
 

@@ -13,10 +13,10 @@ from kanvision.layers.basis import Basis, create_basis, list_bases, register_bas
 from kanvision.layers.bspline import BSplineBasis, cardinal_bspline
 from kanvision.layers.chebyshev import ChebyshevBasis
 from kanvision.layers.fourier import FourierBasis
+from kanvision.layers.fused import set_compile
 from kanvision.layers.gram import GramBasis
 from kanvision.layers.kan_conv import KANConv1d, KANConv2d, KANConv3d
 from kanvision.layers.kan_layer import KANLayer
-from kanvision.layers.fused import set_compile
 from kanvision.layers.kan_linear import KANLinear
 from kanvision.layers.kan_mlp import KANMlp
 from kanvision.layers.legendre import LegendreBasis

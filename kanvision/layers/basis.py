@@ -75,3 +75,41 @@ def create_basis(name: str, in_features: int, **kwargs) -> Basis:
             f"{', '.join(accepted) or 'none'}"
         )
     return cls(in_features, **kwargs)
+
+
+class UniformCentresBasis(Basis):
+    """Shared base of families made of one profile ``f((x - c_j) / h)`` translated over
+    ``grid_size`` uniform centres ``c_j`` on ``grid_range`` (spacing h). Subclasses set ``name``,
+    ``margin`` (how many spacings beyond the outer centres the profile is exactly 0, where the
+    input is clamped so squares cannot overflow) and ``profile``."""
+
+    name: str
+    margin: float
+
+    def __init__(self, in_features: int, grid_size: int, grid_range: tuple[float, float]) -> None:
+        super().__init__()
+        if grid_size < 2:
+            raise ValueError(
+                f"{self.name} needs grid_size >= 2 (two centres define the spacing), got {grid_size}"
+            )
+        lo, hi = float(grid_range[0]), float(grid_range[1])
+        if not hi > lo:
+            raise ValueError(f"grid_range must be (low, high) with high > low, got {grid_range}")
+        self.in_features = in_features
+        self.grid_size = grid_size
+        self.grid_range = (lo, hi)
+        self.num_functions = grid_size
+        self.spacing = (hi - lo) / (grid_size - 1)
+
+    @staticmethod
+    def profile(t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def functions(self, x: Tensor) -> list[Tensor]:
+        u = ((x - self.grid_range[0]) / self.spacing).clamp(
+            -self.margin, self.grid_size - 1 + self.margin
+        )
+        return [self.profile(u - j) for j in range(self.grid_size)]  # (x - c_j) / h
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, grid_size={self.grid_size}, grid_range={self.grid_range}"

@@ -21,7 +21,6 @@ import warnings
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -108,7 +107,7 @@ def _run(fn: Callable[..., Tensor], x: Tensor, *args) -> Tensor:
     if not torch.compiler.is_compiling() and not _compile_failed and compile_enabled(x.device.type):
         try:
             return _compiled(fn)(x, *args)
-        except Exception as e:  # no working compiler: eager is correct, just slower
+        except Exception as e:  # noqa: BLE001  (no working compiler: eager is correct, slower)
             _compile_failed = True
             warnings.warn(f"kanvision: compiling the KAN expand failed ({e}); using eager mode")
     return fn(x, *args)
@@ -182,7 +181,7 @@ class _FusedKAN(torch.autograd.Function):
                     wanted = [(t, n) for t, n in zip((x_in, *basis_params), (need_x, *need_params))]
                     grads = iter(torch.autograd.grad(z, [t for t, n in wanted if n], grad_z))
                     grad_x, *grad_params = [next(grads) if n else None for _, n in wanted]
-        cast = lambda g, ref: None if g is None else g.to(ref.dtype)  # noqa: E731
+        cast = lambda g, ref: None if g is None else g.to(ref.dtype)
         return grad_x, None, cast(grad_w, weight), cast(grad_b, bias), *grad_params
 
 

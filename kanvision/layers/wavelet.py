@@ -11,27 +11,23 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from kanvision.layers.basis import Basis, register_basis
-
-# beyond this many scales from the outer centres exp(-t^2 / 2) underflows to exactly 0 (even in
-# float64: exp(-800) < the smallest subnormal), so clamping there changes no value
-_MARGIN = 40.0
-
-
-def _mexican_hat(t: Tensor) -> Tensor:
-    t2 = t * t
-    return (1.0 - t2) * torch.exp(-0.5 * t2)
+from kanvision.layers.basis import UniformCentresBasis, register_basis
 
 
 @register_basis("wavelet")
-class WaveletBasis(Basis):
+class WaveletBasis(UniformCentresBasis):
     """``grid_size`` Mexican hats ``psi((x - c_j) / s)``, ``psi(t) = (1 - t^2) exp(-t^2 / 2)``.
 
     The centres ``c_j`` are uniform over ``grid_range`` and the scale ``s`` is their spacing,
-    ``(high - low) / (grid_size - 1)``. The input is clamped to ``_MARGIN`` scales outside the
+    ``(high - low) / (grid_size - 1)``. The input is clamped to ``margin`` scales outside the
     grid first, where every wavelet is exactly 0, so ``t^2`` stays finite and outputs and
     gradients are finite for any finite input.
     """
+
+    name = "wavelet"
+    # beyond this many scales from the outer centres exp(-t^2 / 2) underflows to exactly 0 (even
+    # in float64: exp(-800) < the smallest subnormal), so clamping there changes no value
+    margin = 40.0
 
     def __init__(
         self,
@@ -39,23 +35,9 @@ class WaveletBasis(Basis):
         grid_size: int = 5,
         grid_range: tuple[float, float] = (-2.0, 2.0),
     ) -> None:
-        super().__init__()
-        if grid_size < 2:
-            raise ValueError(
-                f"wavelet needs grid_size >= 2 (two centres define the scale), got {grid_size}"
-            )
-        lo, hi = float(grid_range[0]), float(grid_range[1])
-        if not hi > lo:
-            raise ValueError(f"grid_range must be (low, high) with high > low, got {grid_range}")
-        self.in_features = in_features
-        self.grid_size = grid_size
-        self.grid_range = (lo, hi)
-        self.num_functions = grid_size
-        self.scale = (hi - lo) / (grid_size - 1)
+        super().__init__(in_features, grid_size, grid_range)
 
-    def functions(self, x: Tensor) -> list[Tensor]:
-        u = ((x - self.grid_range[0]) / self.scale).clamp(-_MARGIN, self.grid_size - 1 + _MARGIN)
-        return [_mexican_hat(u - j) for j in range(self.grid_size)]  # t = (x - c_j) / s
-
-    def extra_repr(self) -> str:
-        return f"{self.in_features}, grid_size={self.grid_size}, grid_range={self.grid_range}"
+    @staticmethod
+    def profile(t: Tensor) -> Tensor:
+        t2 = t * t
+        return (1.0 - t2) * torch.exp(-0.5 * t2)

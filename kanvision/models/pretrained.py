@@ -13,9 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-
-from safetensors import SafetensorError
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 

@@ -46,7 +46,7 @@ def build_loggers(cfg: RunLogging, run_name: str, config: dict) -> list[Logger]:
 
         mode = os.environ.get("WANDB_MODE")
         offline = mode in ("offline", "dryrun") or (mode != "online" and not wandb_logged_in())
-        csv.experiment  # creates the run directory while it is still empty
+        _ = csv.experiment  # creates the run directory while it is still empty
         loggers.append(
             WandbLogger(
                 project=cfg.wandb_project,

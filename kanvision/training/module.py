@@ -12,7 +12,6 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from kanvision.models import count_params, create_model
 
-
 STAGES = ("train", "val", "test")
 
 
