@@ -113,3 +113,34 @@ class UniformCentresBasis(Basis):
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, grid_size={self.grid_size}, grid_range={self.grid_range}"
+
+
+class TanhPolynomialBasis(Basis):
+    """Shared base of the orthogonal-polynomial families: ``p_0 .. p_degree`` of ``t = tanh(x)``
+    by a three-term recurrence. tanh bounds the input to (-1, 1), where the polynomials are
+    bounded, so outputs and gradients are finite for any finite input. Subclasses set ``name``
+    and implement ``next_polynomial``."""
+
+    name: str
+
+    def __init__(self, in_features: int, degree: int) -> None:
+        super().__init__()
+        if degree < 0:
+            raise ValueError(f"{self.name} needs degree >= 0, got {degree}")
+        self.in_features = in_features
+        self.degree = degree
+        self.num_functions = degree + 1
+
+    def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
+        """``p_{n+1}`` from ``p_n`` and ``p_{n-1}``."""
+        raise NotImplementedError
+
+    def functions(self, x: Tensor) -> list[Tensor]:
+        t = torch.tanh(x)
+        polys = [torch.ones_like(t), t]
+        for n in range(1, self.degree):
+            polys.append(self.next_polynomial(n, t, polys[-1], polys[-2]))
+        return polys[: self.degree + 1]
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, degree={self.degree}"

@@ -6,14 +6,13 @@ tanh maps any input into [-1, 1], where Chebyshev polynomials are bounded by 1.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
-from kanvision.layers.basis import Basis, register_basis
+from kanvision.layers.basis import TanhPolynomialBasis, register_basis
 
 
 @register_basis("chebyshev")
-class ChebyshevBasis(Basis):
+class ChebyshevBasis(TanhPolynomialBasis):
     """``T_0 .. T_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1).
 
     Computed by the recurrence ``T_{n+1} = 2 t T_n - T_{n-1}`` rather than ``cos(n acos t)``:
@@ -23,21 +22,10 @@ class ChebyshevBasis(Basis):
 
     include_base = True
 
+    name = "chebyshev"
+
     def __init__(self, in_features: int, degree: int = 4) -> None:
-        super().__init__()
-        if degree < 0:
-            raise ValueError(f"chebyshev needs degree >= 0, got {degree}")
-        self.in_features = in_features
-        self.degree = degree
-        self.num_functions = degree + 1
+        super().__init__(in_features, degree)
 
-    def functions(self, x: Tensor) -> list[Tensor]:
-        t = torch.tanh(x)
-        polys = [torch.ones_like(t), t]
-        two_t = 2.0 * t
-        for _ in range(1, self.degree):
-            polys.append(two_t * polys[-1] - polys[-2])
-        return polys[: self.degree + 1]
-
-    def extra_repr(self) -> str:
-        return f"{self.in_features}, degree={self.degree}"
+    def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
+        return 2.0 * t * p_n - p_prev

@@ -10,14 +10,13 @@ function of x (no parameters inside the basis) and the values bounded.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
-from kanvision.layers.basis import Basis, register_basis
+from kanvision.layers.basis import TanhPolynomialBasis, register_basis
 
 
 @register_basis("gram")
-class GramBasis(Basis):
+class GramBasis(TanhPolynomialBasis):
     """``p_0 .. p_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1).
 
     ``p_{n+1} = t p_n - beta_n p_{n-1}`` with the fixed constants ``betas`` (``betas[n] =
@@ -29,21 +28,11 @@ class GramBasis(Basis):
     fixed, are not state worth saving.
     """
 
+    name = "gram"
+
     def __init__(self, in_features: int, degree: int = 3) -> None:
-        super().__init__()
-        if degree < 0:
-            raise ValueError(f"gram needs degree >= 0, got {degree}")
-        self.in_features = in_features
-        self.degree = degree
-        self.num_functions = degree + 1
-        self.betas: tuple[float, ...] = tuple(n * n / (4.0 * n * n - 1.0) for n in range(degree))
+        super().__init__(in_features, degree)
+        self.betas: tuple[float, ...] = tuple(k * k / (4.0 * k * k - 1.0) for k in range(degree))
 
-    def functions(self, x: Tensor) -> list[Tensor]:
-        t = torch.tanh(x)
-        polys = [torch.ones_like(t), t]
-        for n in range(1, self.degree):
-            polys.append(t * polys[-1] - self.betas[n] * polys[-2])
-        return polys[: self.degree + 1]
-
-    def extra_repr(self) -> str:
-        return f"{self.in_features}, degree={self.degree}"
+    def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
+        return t * p_n - self.betas[n] * p_prev

@@ -11,33 +11,22 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from kanvision.layers.basis import Basis, register_basis
+from kanvision.layers.basis import TanhPolynomialBasis, register_basis
 
 
 @register_basis("legendre")
-class LegendreBasis(Basis):
+class LegendreBasis(TanhPolynomialBasis):
     """``P_0 .. P_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1).
 
     Computed by Bonnet's recurrence ``(n + 1) P_{n+1} = (2n + 1) t P_n - n P_{n-1}``; values lie
     in [-1, 1], so outputs and gradients are finite for any finite input.
     """
 
+    name = "legendre"
+
     def __init__(self, in_features: int, degree: int = 3) -> None:
-        super().__init__()
-        if degree < 0:
-            raise ValueError(f"legendre needs degree >= 0, got {degree}")
-        self.in_features = in_features
-        self.degree = degree
-        self.num_functions = degree + 1
+        super().__init__(in_features, degree)
 
-    def functions(self, x: Tensor) -> list[Tensor]:
-        t = torch.tanh(x)
-        polys = [torch.ones_like(t), t]
-        for n in range(1, self.degree):
-            # P_{n+1} = a t P_n - b P_{n-1}, one fused multiply-add pass plus one scale
-            a, b = (2 * n + 1) / (n + 1), n / (n + 1)
-            polys.append(torch.addcmul(polys[-2] * -b, t, polys[-1], value=a))
-        return polys[: self.degree + 1]
-
-    def extra_repr(self) -> str:
-        return f"{self.in_features}, degree={self.degree}"
+    def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
+        # (n + 1) P_{n+1} = (2n + 1) t P_n - n P_{n-1}: one fused multiply-add pass plus one scale
+        return torch.addcmul(p_prev * -(n / (n + 1)), t, p_n, value=(2 * n + 1) / (n + 1))
