@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,14 @@ def test_one_real_epoch_logs_csv_wandb_and_exports_weights(tiny_data, tmp_path):
     assert any(r.get("val/acc") for r in rows) and any(r.get("train/loss") for r in rows)
 
     (wandb_file,) = Path(summary["wandb_dir"]).glob("run-*.wandb")
-    history = read_wandb_records(wandb_file)["history"]  # every logged step, as written
-    assert history["test/acc"] == pytest.approx(summary["test_acc"])
+    deadline = time.monotonic() + 30  # wandb's service writes the file asynchronously
+    while True:
+        records = read_wandb_records(wandb_file)
+        history = records["history"]  # every logged step, as written
+        if "test/acc" in history or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert history["test/acc"] == pytest.approx(summary["test_acc"]), records
     assert history["params/total"] == summary["params"]
     assert {"train/loss", "val/acc", "params/kan"} <= set(history)
 

@@ -71,4 +71,5 @@ def finish_wandb(loggers: list[Logger]) -> None:
     """Close the wandb run so its summary and history are written to disk."""
     for logger in loggers:
         if type(logger).__name__ == "WandbLogger" and logger._experiment is not None:
+            logger.experiment.log({}, commit=True)  # write the last step's row (the test metrics)
             logger.experiment.finish()
