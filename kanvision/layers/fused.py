@@ -164,7 +164,7 @@ class _FusedKAN(torch.autograd.Function):
             if not any(need_params):
                 with torch.no_grad():
                     z = run_expand(x, layer)
-                    grad_y = grad_y.to(z.dtype)
+                    grad_y = layer.prepare_grad(grad_y.to(z.dtype))
                     grad_w, grad_b = layer.mix_param_grads(grad_y, z, weight, bias, need_w, need_b)
                     del z
                     grad_x = None
@@ -175,7 +175,7 @@ class _FusedKAN(torch.autograd.Function):
                 with torch.enable_grad():
                     x_in = x.detach().requires_grad_(need_x)
                     z = run_expand(x_in, layer)
-                    grad_y = grad_y.to(z.dtype)
+                    grad_y = layer.prepare_grad(grad_y.to(z.dtype))
                     grad_w, grad_b = layer.mix_param_grads(grad_y, z.detach(), weight, bias, need_w, need_b)
                     grad_z = layer.mix_input_grad(grad_y, weight, ctx.z_shape)
                     wanted = [(t, n) for t, n in zip((x_in, *basis_params), (need_x, *need_params))]

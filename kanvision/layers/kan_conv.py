@@ -91,16 +91,16 @@ class _KANConvNd(KANLayer):
         # channels-last z viewed channels-first: a channels_last tensor, no copy
         return self.mix._conv_forward(z.movedim(-1, 1), weight, bias)
 
-    def _channels_last(self, t: Tensor) -> Tensor:
+    def prepare_grad(self, grad_y: Tensor) -> Tensor:
         """Dense channels-last layout (2-D/3-D), which the conv kernels handle without temporaries;
         an incoming gradient may be broadcast (e.g. from ``y.sum()``)."""
-        fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(t.dim())
-        return t.contiguous(memory_format=fmt) if fmt else t.contiguous()
+        fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(grad_y.dim())
+        return grad_y.contiguous(memory_format=fmt) if fmt else grad_y.contiguous()
 
     def mix_param_grads(self, grad_y, z, weight, bias, need_w, need_b):
         m = self.mix
         _, grad_w, grad_b = torch.ops.aten.convolution_backward(
-            self._channels_last(grad_y), z.movedim(-1, 1), weight.to(z.dtype),
+            grad_y, z.movedim(-1, 1), weight.to(z.dtype),
             [weight.shape[0]] if bias is not None else None,
             m.stride, m.padding, m.dilation, False, [0] * len(m.stride), m.groups,
             [False, need_w, need_b and bias is not None],
@@ -117,14 +117,14 @@ class _KANConvNd(KANLayer):
             )
         ]
         grad_z = self.conv_transpose(
-            self._channels_last(grad_y), weight.to(grad_y.dtype), None, m.stride, m.padding, out_pad, m.groups, m.dilation
+            grad_y, weight.to(grad_y.dtype), None, m.stride, m.padding, out_pad, m.groups, m.dilation
         )
         return grad_z.movedim(1, -1)
 
     def extra_repr(self) -> str:
         m = self.mix
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
-        if any(p != 0 for p in m.padding) if isinstance(m.padding, tuple) else m.padding:
+        if m.padding not in ("valid", (0,) * len(m.stride)):
             s += f", padding={m.padding}"
         if any(d != 1 for d in m.dilation):
             s += f", dilation={m.dilation}"

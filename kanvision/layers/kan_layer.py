@@ -57,6 +57,10 @@ class KANLayer(nn.Module):
         """The mix applied to channels-last expanded input ``z``."""
         raise NotImplementedError
 
+    def prepare_grad(self, grad_y: Tensor) -> Tensor:
+        """The output gradient in the layout the mix's backward kernels want (once per step)."""
+        return grad_y
+
     def mix_param_grads(
         self, grad_y: Tensor, z: Tensor, weight: Tensor, bias: Tensor | None, need_w: bool, need_b: bool
     ) -> tuple[Tensor | None, Tensor | None]:
