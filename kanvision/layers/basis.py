@@ -45,6 +45,14 @@ class Basis(nn.Module):
         return torch.stack(self.functions(x), dim=-1)
 
 
+def check_grid_range(grid_range: tuple[float, float]) -> tuple[float, float]:
+    """``(low, high)`` as floats, or a clear error if it is not an increasing pair."""
+    lo, hi = float(grid_range[0]), float(grid_range[1])
+    if not hi > lo:
+        raise ValueError(f"grid_range must be (low, high) with high > low, got {grid_range}")
+    return lo, hi
+
+
 def register_basis(name: str) -> Callable[[B], B]:
     """Class decorator that adds a basis family under ``name``."""
 
@@ -92,12 +100,9 @@ class UniformCentresBasis(Basis):
             raise ValueError(
                 f"{self.name} needs grid_size >= 2 (two centres define the spacing), got {grid_size}"
             )
-        lo, hi = float(grid_range[0]), float(grid_range[1])
-        if not hi > lo:
-            raise ValueError(f"grid_range must be (low, high) with high > low, got {grid_range}")
         self.in_features = in_features
         self.grid_size = grid_size
-        self.grid_range = (lo, hi)
+        self.grid_range = lo, hi = check_grid_range(grid_range)
         self.num_functions = grid_size
         self.spacing = (hi - lo) / (grid_size - 1)
 

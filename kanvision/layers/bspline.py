@@ -7,7 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from kanvision.layers.basis import Basis, register_basis
+from kanvision.layers.basis import Basis, check_grid_range, register_basis
 
 
 def cardinal_bspline(t: Tensor, order: int) -> Tensor:
@@ -55,9 +55,7 @@ class BSplineBasis(Basis):
             raise ValueError(
                 f"bspline needs grid_size >= 1 and spline_order >= 0, got {grid_size}, {spline_order}"
             )
-        lo, hi = float(grid_range[0]), float(grid_range[1])
-        if not hi > lo:
-            raise ValueError(f"grid_range must be (low, high) with high > low, got {grid_range}")
+        lo, hi = check_grid_range(grid_range)
         self.in_features = in_features
         self.grid_size = grid_size
         self.spline_order = spline_order

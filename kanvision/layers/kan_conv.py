@@ -73,8 +73,7 @@ class _KANConvNd(KANLayer):
             device=device,
             dtype=dtype,
         )
-        self.basis.to(device=device)
-        self.reset_parameters(scale_base, scale_basis)
+        self._finish_init(scale_base, scale_basis, device)
 
     def forward(self, x: Tensor) -> Tensor:
         # dense channels-last input (free for a channels_last tensor) so the expand reads

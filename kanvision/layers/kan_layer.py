@@ -46,6 +46,11 @@ class KANLayer(nn.Module):
         self.base_activation = base_activation() if self.basis.include_base else None
         self.expanded_per_input = self.basis.num_functions + int(self.basis.include_base)
 
+    def _finish_init(self, scale_base: float, scale_basis: float, device) -> None:
+        """Called by subclasses once ``self.mix`` exists: basis to the device, then init."""
+        self.basis.to(device=device)
+        self.reset_parameters(scale_base, scale_basis)
+
     def expand(self, x: Tensor) -> Tensor:
         """``(..., C) -> (..., C * (K + 1))``, computed in float32 for half-precision inputs.
 

@@ -57,8 +57,7 @@ class KANLinear(KANLayer):
         self.mix = nn.Linear(
             in_features * self.expanded_per_input, out_features, bias, device=device, dtype=dtype
         )
-        self.basis.to(device=device)
-        self.reset_parameters(scale_base, scale_basis)
+        self._finish_init(scale_base, scale_basis, device)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.kan_forward(x)

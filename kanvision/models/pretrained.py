@@ -44,19 +44,23 @@ def list_pretrained(pattern: str = "*") -> list[str]:
     return sorted(n for n in _entries() if fnmatch.fnmatch(n, pattern))
 
 
+def _default_in(entries: dict[str, dict[str, Any]], model: str) -> str | None:
+    names = [n for n in entries if n.split(".", 1)[0] == model]
+    marked = [n for n in names if entries[n].get("default")]
+    return (marked or names or [None])[0]
+
+
 def default_tag_name(model: str) -> str | None:
     """The entry that ``create_model(model, pretrained=True)`` loads: the one marked
     ``"default": true``, else the first by name; None if the model has no weights."""
-    names = [n for n, cfg in _entries().items() if n.split(".", 1)[0] == model]
-    marked = [n for n in names if _entries()[n].get("default")]
-    return (marked or names or [None])[0]
+    return _default_in(_entries(), model)
 
 
 def get_pretrained_cfg(name: str) -> dict[str, Any]:
     """Metadata of a shipped entry ``<model>.<tag>`` (or a model's default entry)."""
     entries = _entries()
-    if "." not in name and default_tag_name(name):
-        name = default_tag_name(name)
+    if "." not in name:
+        name = _default_in(entries, name) or name
     if name not in entries:
         raise unknown_name(
             "pretrained weights", name, entries, "see kanvision.list_pretrained()"

@@ -4,6 +4,7 @@ fit, then tests the best checkpoint, exports the weights and prints a one-line s
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import sys
 import time
@@ -66,8 +67,6 @@ class KanvisionCLI(LightningCLI):
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
         logging_cfg: RunLogging = self._get(self.config_init, "logging")
         plain_config = self.parser.dump(self.config, format="json")
-        import json
-
         self.loggers = build_loggers(logging_cfg, self.run_name(), json.loads(plain_config))
         self.run_dir = Path(self.loggers[0].log_dir)
         config["logger"] = self.loggers
