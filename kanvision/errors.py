@@ -38,3 +38,7 @@ def unknown_name(kind: str, name: str, known: Iterable[str], hint: str) -> Unkno
     return UnknownNameError(
         f"unknown {kind} '{name}': {suggestion}choose one of [{listing}] ({hint})"
     )
+
+
+class InputSizeError(KanvisionError, ValueError):
+    """An architecture cannot take the requested input (image size, channels)."""

@@ -14,11 +14,12 @@ compilation off; ``KANVISION_COMPILE=1`` forces it on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -44,6 +45,17 @@ def _compiler_available(device_type: str) -> bool:
     if device_type == "cpu":
         return any(shutil.which(cc) for cc in ("g++", "c++", "clang++"))
     return False
+
+
+@contextlib.contextmanager
+def eager_expand() -> Iterator[None]:
+    """Run the expand step eagerly inside this block (e.g. to trace or count its operations)."""
+    global _compile_setting
+    previous, _compile_setting = _compile_setting, False
+    try:
+        yield
+    finally:
+        _compile_setting = previous
 
 
 def compile_enabled(device_type: str) -> bool:
@@ -113,21 +125,28 @@ def _run(fn: Callable[..., Tensor], x: Tensor, *args) -> Tensor:
     return fn(x, *args)
 
 
+def _autocast_off(device_type: str) -> contextlib.AbstractContextManager:
+    """Autocast disabled on this device type (nothing to disable on e.g. the meta device)."""
+    if torch.amp.is_autocast_available(device_type):
+        return torch.autocast(device_type=device_type, enabled=False)
+    return contextlib.nullcontext()
+
+
 def run_expand(x: Tensor, layer: nn.Module) -> Tensor:
     """The expand of a KAN layer's channels-last input, computed in float32 (or float64) and cast
     to the autocast dtype if autocast is active."""
     device = x.device.type
-    with torch.autocast(device_type=device, enabled=False):
+    with _autocast_off(device):
         xf = x.float() if x.dtype in _LOW_PRECISION else x
         z = _run(expand_values, xf, layer.basis, layer.base_activation, layer.groups)
-    if torch.is_autocast_enabled(device):
+    if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
         return z.to(torch.get_autocast_dtype(device))
     return z.to(x.dtype)
 
 
 def run_expand_vjp(x: Tensor, grad_z: Tensor, layer: nn.Module) -> Tensor:
     """``grad_x`` for :func:`run_expand`, computed in float32 (or float64)."""
-    with torch.autocast(device_type=x.device.type, enabled=False):
+    with _autocast_off(x.device.type):
         xf = x.float() if x.dtype in _LOW_PRECISION else x
         grad_x = _run(expand_vjp, xf, grad_z.to(xf.dtype), layer.basis, layer.base_activation, layer.groups)
     return grad_x.to(x.dtype)

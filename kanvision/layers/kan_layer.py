@@ -49,7 +49,8 @@ class KANLayer(nn.Module):
     def _finish_init(self, scale_base: float, scale_basis: float, device) -> None:
         """Called by subclasses once ``self.mix`` exists: basis to the device, then init."""
         self.basis.to(device=device)
-        self.reset_parameters(scale_base, scale_basis)
+        self.init_scales = (scale_base, scale_basis)
+        self.reset_parameters()
 
     def expand(self, x: Tensor) -> Tensor:
         """``(..., C) -> (..., C * (K + 1))``, computed in float32 for half-precision inputs.
@@ -103,8 +104,14 @@ class KANLayer(nn.Module):
         return self._edge_weights()[:, :, int(self.basis.include_base) :]
 
     @torch.no_grad()
-    def reset_parameters(self, scale_base: float = 1.0, scale_basis: float = 1.0) -> None:
-        """Initialise like the plain layer with the original fan-in (not the K-fold one)."""
+    def reset_parameters(
+        self, scale_base: float | None = None, scale_basis: float | None = None
+    ) -> None:
+        """Initialise like the plain layer with the original fan-in (not the K-fold one).
+
+        The scales default to those the layer was built with."""
+        scale_base = self.init_scales[0] if scale_base is None else scale_base
+        scale_basis = self.init_scales[1] if scale_basis is None else scale_basis
         w = self._edge_weights()
         fan_in = w.shape[1] * math.prod(w.shape[3:])
         bound = 1.0 / math.sqrt(fan_in)

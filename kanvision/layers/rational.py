@@ -22,7 +22,7 @@ _CLAMP = 1e4  # beyond this the fitted rational is numerically its asymptote; ke
 @functools.cache
 def _silu_fit(num_degree: int, den_degree: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Least-squares coefficients of P/Q ~ SiLU on [-4, 4] (linearised: P - silu * B = silu)."""
-    x = torch.linspace(-4, 4, 801, dtype=torch.float64)
+    x = torch.linspace(-4, 4, 801, dtype=torch.float64, device="cpu")  # also under a meta device
     target = torch.nn.functional.silu(x)
     num_cols = [x**i for i in range(num_degree + 1)]
     den_cols = [-target * x**j for j in range(1, den_degree + 1)]
@@ -56,6 +56,14 @@ class RationalBasis(Basis):
         self.in_features = in_features
         self.groups = math.gcd(in_features, num_groups)
         self.num_functions = 1
+        self.numerator = nn.Parameter(torch.empty(self.groups, num_degree + 1))
+        self.denominator = nn.Parameter(torch.empty(self.groups, den_degree))
+        self.initialize(init)
+
+    @torch.no_grad()
+    def initialize(self, init: str) -> None:
+        """Set every group's function to SiLU (``"silu"``) or to F(x) = x (``"identity"``)."""
+        num_degree, den_degree = self.numerator.shape[1] - 1, self.denominator.shape[1]
         if init == "silu":
             num, den = _silu_fit(num_degree, den_degree)
         elif init == "identity":
@@ -63,8 +71,8 @@ class RationalBasis(Basis):
             den = (0.0,) * den_degree
         else:
             raise ValueError(f"rational init must be 'silu' or 'identity', got {init!r}")
-        self.numerator = nn.Parameter(torch.tensor(num, dtype=torch.float32).repeat(self.groups, 1))
-        self.denominator = nn.Parameter(torch.tensor(den, dtype=torch.float32).repeat(self.groups, 1))
+        self.numerator.copy_(torch.tensor(num, device="cpu").expand_as(self.numerator))
+        self.denominator.copy_(torch.tensor(den, device="cpu").expand_as(self.denominator))
 
     def functions(self, x: Tensor) -> list[Tensor]:
         per_group = self.in_features // self.groups

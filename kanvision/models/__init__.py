@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
 
 from kanvision.errors import CheckpointError
-from kanvision.models import convnet as _convnet  # noqa: F401  (registers models)
+# importing each family's module registers its models
+from kanvision.models import convkan as _convkan  # noqa: F401
+from kanvision.models import convnet as _convnet  # noqa: F401
+from kanvision.models import kat as _kat  # noqa: F401
+from kanvision.models import resnet as _resnet  # noqa: F401
+from kanvision.models import vgg as _vgg  # noqa: F401
+from kanvision.models import vit as _vit  # noqa: F401
 from kanvision.models.counting import ParamCount, count_params
 from kanvision.models.factory import LayerFactory, kan_choices
+from kanvision.models.matching import match_width, param_count, reference_params
 from kanvision.models.pretrained import (
     default_tag_name,
     get_pretrained_cfg,
@@ -18,7 +26,15 @@ from kanvision.models.pretrained import (
     read_checkpoint_metadata,
     save_pretrained,
 )
-from kanvision.models.registry import build_model, list_models, model_entrypoint, register_model
+from kanvision.models.registry import (
+    ModelInfo,
+    build_model,
+    get_model_info,
+    list_models,
+    model_entrypoint,
+    register_model,
+    register_variant,
+)
 
 
 def create_model(
@@ -28,6 +44,7 @@ def create_model(
     in_chans: int | None = None,
     kan: str | None = None,
     pretrained: bool | str = False,
+    match_params: bool | str | int | Mapping[str, Any] = False,
     **kwargs: Any,
 ) -> nn.Module:
     """Build a registered model, optionally with weights.
@@ -38,7 +55,13 @@ def create_model(
         kan: a basis family (``"bspline"``, the default) or ``"none"`` for the standard twin.
         pretrained: ``True`` loads the shipped weights for ``name`` (its default tag when no tag
             is given); a path loads that kanvision ``.safetensors`` file.
-        **kwargs: architecture and basis options, e.g. ``grid_size=8``.
+        match_params: widen (or narrow) this model until its parameter count is within 5% of
+            a reference: ``True`` the same model with its default KAN basis (so
+            ``kan="none", match_params=True`` is the parameter-matched standard twin), a basis
+            name, a dict of the reference's arguments, or a parameter count. The width found is
+            stored as ``width_mult`` in ``model.kanvision_cfg``, so exports rebuild it exactly.
+        **kwargs: architecture and basis options, e.g. ``grid_size=8``, ``kan_where="head"``,
+            ``width_mult=0.5``, ``img_size=28``.
 
     With weights, the stored constructor arguments are used unless given here.
     """
@@ -47,6 +70,11 @@ def create_model(
     explicit = {k: v for k, v in explicit.items() if v is not None}
     if tag and not pretrained:
         pretrained = True
+    if match_params is not False and match_params is not None:
+        if pretrained:
+            raise ValueError("match_params builds a new width; it cannot be combined with pretrained")
+        target = reference_params(model_name, match_params, explicit)
+        explicit["width_mult"] = match_width(model_name, target, **explicit)
     if pretrained is False or pretrained is None:
         return build_model(model_name, **explicit)
     if pretrained is True:
@@ -66,6 +94,11 @@ def create_model(
 
 __all__ = [
     "LayerFactory",
+    "ModelInfo",
+    "get_model_info",
+    "match_width",
+    "param_count",
+    "register_variant",
     "ParamCount",
     "count_params",
     "create_model",

@@ -1,0 +1,92 @@
+"""``python -m kanvision.models``: one row per registered model with its size and cost.
+
+Columns: name, native input, params and FLOPs with a KAN basis (``--kan``, default bspline) and
+as the standard twin (``kan="none"``), and the pretrained tags that exist. Models are built on
+the meta device, so listing even the 100M-parameter ones takes seconds and no memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import torch
+
+from kanvision.errors import KanvisionError
+from kanvision.models.factory import check_kan
+from kanvision.models.flops import count_flops
+from kanvision.models.pretrained import list_pretrained
+from kanvision.models.registry import build_model, get_model_info, list_models
+
+HEADERS = ("model", "input", "default kan", "params ({kan})", "params (none)", "MFLOPs ({kan})",
+           "MFLOPs (none)", "pretrained")
+
+
+def _size_and_cost(name: str, kan: str) -> tuple[int, int]:
+    with torch.device("meta"):
+        model = build_model(name, kan=kan)
+    return sum(p.numel() for p in model.parameters()), count_flops(model)
+
+
+def model_rows(pattern: str = "*", kan: str = "bspline") -> list[tuple[str, ...]]:
+    """The table's rows, as strings, for the models matching ``pattern``."""
+    check_kan(kan)
+    tags: dict[str, list[str]] = {}
+    for entry in list_pretrained():
+        model, _, tag = entry.partition(".")
+        tags.setdefault(model, []).append(tag)
+    rows = []
+    for name in list_models(pattern):
+        info = get_model_info(name)
+        kan_params, kan_flops = _size_and_cost(name, kan)
+        plain_params, plain_flops = _size_and_cost(name, "none")
+        rows.append((
+            name,
+            "x".join(map(str, info.input_size)),
+            info.default_kan,
+            f"{kan_params:,}",
+            f"{plain_params:,}",
+            f"{kan_flops / 1e6:,.1f}",
+            f"{plain_flops / 1e6:,.1f}",
+            ", ".join(tags.get(name, [])) or "-",
+        ))
+    return rows
+
+
+def format_table(rows: Sequence[Sequence[str]], headers: Sequence[str], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
+    numeric = [i for i in range(len(headers)) if i >= 3 and i < 7]
+
+    def fmt(row):
+        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+
+    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kanvision.models", description=__doc__.split("\n")[0])
+    parser.add_argument("pattern", nargs="?", default="*", help="shell-style name filter, e.g. 'vit_*'")
+    parser.add_argument("--kan", default="bspline", help="basis family for the KAN columns")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    args = parser.parse_args(argv)
+    try:
+        rows = model_rows(args.pattern, args.kan)
+    except KanvisionError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not rows:
+        print(f"error: no model matches '{args.pattern}': see python -m kanvision.models", file=sys.stderr)
+        return 2
+    headers = [h.format(kan=args.kan) for h in HEADERS]
+    print(format_table(rows, headers, args.markdown))
+    print(f"\n{len(rows)} models; FLOPs: one image at the native input, KAN expand included.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
