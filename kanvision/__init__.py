@@ -2,8 +2,10 @@
 
 from kanvision.errors import KanvisionError
 from kanvision.models import (
+    count_flops,
     count_params,
     create_model,
+    get_model_info,
     get_pretrained_cfg,
     list_models,
     list_pretrained,
@@ -14,8 +16,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KanvisionError",
+    "count_flops",
     "count_params",
     "create_model",
+    "get_model_info",
     "get_pretrained_cfg",
     "list_models",
     "list_pretrained",

@@ -62,6 +62,11 @@ class ImageDataModule(L.LightningDataModule):
     def in_chans(self) -> int:
         return self.info.in_chans
 
+    @property
+    def img_size(self) -> int:
+        """Side of the (square) images the loaders yield; models adapt to it."""
+        return self.info.input_size[-1]
+
     def transform(self, train: bool) -> transforms.Compose:
         steps: list = []
         if train and self.augment:

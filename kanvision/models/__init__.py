@@ -16,6 +16,7 @@ from kanvision.models import resnet as _resnet  # noqa: F401
 from kanvision.models import vgg as _vgg  # noqa: F401
 from kanvision.models import vit as _vit  # noqa: F401
 from kanvision.models.counting import ParamCount, count_params
+from kanvision.models.flops import count_flops
 from kanvision.models.factory import LayerFactory, kan_choices
 from kanvision.models.matching import match_width, param_count, reference_params
 from kanvision.models.pretrained import (
@@ -100,6 +101,7 @@ __all__ = [
     "param_count",
     "register_variant",
     "ParamCount",
+    "count_flops",
     "count_params",
     "create_model",
     "default_tag_name",

@@ -53,6 +53,7 @@ class KanvisionCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
         parser.link_arguments("data.in_chans", "model.in_chans", apply_on="instantiate")
+        parser.link_arguments("data.img_size", "model.img_size", apply_on="instantiate")
         parser.add_class_arguments(RunLogging, "logging")
         parser.add_argument(
             "--ckpt_path",

@@ -25,7 +25,8 @@ class ImageClassifier(L.LightningModule):
         model: registered model name (``kanvision.list_models()``).
         kan: basis family of the KAN layers, or ``"none"`` for the standard twin.
         model_kwargs: further builder options (e.g. ``{"grid_size": 8}``).
-        num_classes, in_chans: set from the datamodule by the CLI.
+        num_classes, in_chans, img_size: set from the datamodule by the CLI (img_size None:
+            the model's native size).
         lr, weight_decay: AdamW settings; the learning rate follows a one-cycle schedule
             (warm-up then cosine decay) over the whole run.
         label_smoothing: cross-entropy label smoothing.
@@ -41,6 +42,7 @@ class ImageClassifier(L.LightningModule):
         model_kwargs: dict[str, Any] | None = None,
         num_classes: int = 10,
         in_chans: int = 1,
+        img_size: int | None = None,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         warmup_fraction: float = 0.1,
@@ -52,7 +54,12 @@ class ImageClassifier(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.net = create_model(
-            model, kan=kan, num_classes=num_classes, in_chans=in_chans, **(model_kwargs or {})
+            model,
+            kan=kan,
+            num_classes=num_classes,
+            in_chans=in_chans,
+            img_size=img_size,
+            **(model_kwargs or {}),
         )
         self.metrics = torch.nn.ModuleDict(
             {f"{stage}_acc": MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
