@@ -42,3 +42,7 @@ def unknown_name(kind: str, name: str, known: Iterable[str], hint: str) -> Unkno
 
 class InputSizeError(KanvisionError, ValueError):
     """An architecture cannot take the requested input (image size, channels)."""
+
+
+class DataIntegrityError(KanvisionError, ValueError):
+    """A dataset file is present but fails its checksum (corrupt, partial, or a re-built copy)."""

@@ -11,13 +11,15 @@ os.environ.setdefault("WANDB_MODE", "offline")
 # suite's time); test_layers.py checks the compiled path against it explicitly.
 os.environ.setdefault("KANVISION_COMPILE", "0")
 
+from data_writers import write_every_dataset
 from helpers import make_tiny_mnist
 
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
-    """A data root with tiny MNIST and Fashion-MNIST in torchvision's raw layout."""
+    """A data root with tiny data of every dataset in its real on-disk format: MNIST and
+    Fashion-MNIST (learnable), KMNIST, CIFAR-10/100, SVHN and an image-folder tree."""
     root = tmp_path_factory.mktemp("data")
     make_tiny_mnist(root, "MNIST")
     make_tiny_mnist(root, "FashionMNIST", seed=1)
-    return root
+    return write_every_dataset(root)

@@ -98,3 +98,16 @@ class KillAtEpoch(Callback):
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if trainer.current_epoch == self.epoch:
             os._exit(9)
+
+
+class KillAfterSteps(Callback):
+    """Kills the process (like SIGKILL: no clean-up) once ``steps`` optimizer steps are done,
+    to test resuming from a mid-epoch checkpoint. Used from a config as
+    ``helpers.KillAfterSteps``."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step >= self.steps:
+            os._exit(9)

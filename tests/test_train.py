@@ -27,7 +27,7 @@ def tiny_args(config: Path, data_root: Path, save_dir: Path, *extra: str) -> lis
         "--config", str(config), "--data.root", str(data_root), "--data.val_size", "64",
         "--data.batch_size", "64", "--logging.save_dir", str(save_dir),
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--trainer.log_every_n_steps", "1", *extra,
+        "--trainer.log_every_n_steps", "1", "--data.verify_integrity", "false", *extra,
     ]
 
 
@@ -75,24 +75,38 @@ def test_one_real_epoch_logs_csv_wandb_and_exports_weights(tiny_data, tmp_path):
     assert kanvision.count_params(model).total == meta["num_params"] == summary["params"]
 
 
-def test_killed_run_resumes_from_last_checkpoint(tiny_data, tmp_path):
+def test_run_killed_mid_epoch_resumes_in_its_run_dir_keeping_its_history(tiny_data, tmp_path):
     kill = tmp_path / "kill.yaml"
     kill.write_text(
-        "trainer:\n  callbacks:\n  - class_path: helpers.KillAtEpoch\n    init_args: {epoch: 1}\n"
+        "trainer:\n  callbacks:\n  - class_path: helpers.KillAfterSteps\n    init_args: {steps: 18}\n"
     )
     args = tiny_args(ROOT / "configs/mnist/convnet.yaml", tiny_data, tmp_path,
-                     "--logging.wandb", "false", "--trainer.max_epochs", "2")
+                     "--logging.wandb", "false", "--trainer.max_epochs", "2",
+                     "--training.checkpoint_every_n_steps", "5", "--data.batch_size", "16")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
     killed = subprocess.run([sys.executable, str(ROOT / "train.py"), *args, "--config", str(kill)],
                             env=env, check=False, capture_output=True, text=True, timeout=300)
     assert killed.returncode == 9, killed.stderr[-2000:]
-    (last,) = tmp_path.glob("*/version_0/checkpoints/last.ckpt")
-    assert torch.load(last, weights_only=False)["epoch"] == 0
+    (run_dir,) = tmp_path.glob("*/version_*")
+    before = read_metrics(run_dir)
+    steps_per_epoch = 12  # 256 tiny images - 64 for validation, batches of 16
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    assert last["epoch"] == 1 and last["global_step"] == 15, "a mid-epoch checkpoint (15 of 12..23)"
+    epoch0_val = [r for r in before if r.get("val/acc") and r["epoch"] == "0"]
+    assert len(epoch0_val) == 1
 
     resumed = run([*args, "--ckpt_path", "last"])
-    epochs = {r["epoch"] for r in read_metrics(Path(resumed["run_dir"])) if r.get("train/loss")}
-    assert epochs == {"1"}, "the resumed run trains only the epoch that was lost"
-    assert resumed["test_acc"] is not None
+    assert Path(resumed["run_dir"]) == run_dir, "resumes in the same run directory"
+    assert list(tmp_path.glob("*/version_*")) == [run_dir]
+    after = read_metrics(run_dir)
+    kept = [{k: r[k] for k in epoch0_val[0]} for r in after if r.get("val/acc") and r["epoch"] == "0"]
+    assert kept == epoch0_val, "the rows logged before the kill are still there, unchanged"
+    assert {r["epoch"] for r in after if r.get("val/acc")} == {"0", "1"}
+    train_steps = [int(r["step"]) for r in after if r.get("train/loss")]
+    assert len(train_steps) == len(set(train_steps)), "no step is logged twice"
+    assert max(train_steps) == 2 * steps_per_epoch - 1
+    meta = json.loads((run_dir / "kan_convnet.json").read_text())
+    assert meta["epochs"] == 2 and resumed["test_acc"] is not None
 
 
 def run_main(capsys, *args: str) -> str:
@@ -118,7 +132,7 @@ def test_unknown_model_and_dataset_are_one_line_errors(capsys, tiny_data):
     line = run_main(capsys, "--config", str(CONFIGS[0]), "--model.model", "kan_convnt",
                     "--data.root", str(tiny_data))
     assert "unknown model 'kan_convnt'" in line and "did you mean 'kan_convnet'" in line
-    line = run_main(capsys, "--config", str(CONFIGS[0]), "--data.dataset", "mnsit")
+    line = run_main(capsys, "--config", str(CONFIGS[0]), "--data.name", "mnsit")
     assert "unknown dataset 'mnsit'" in line and "did you mean 'mnist'" in line
 
 

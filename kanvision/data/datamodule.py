@@ -1,9 +1,9 @@
-"""LightningDataModule for the registered torchvision classification datasets."""
+"""LightningDataModule for every registered dataset (see :mod:`kanvision.data.datasets`)."""
 
 from __future__ import annotations
 
-import os
-from urllib.error import URLError
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -11,47 +11,91 @@ from torch.utils.data import DataLoader, Dataset, random_split
 from torchvision import transforms
 
 from kanvision.data.datasets import DatasetInfo, get_dataset_info
-from kanvision.data.offline import default_root, resolve_root
-from kanvision.errors import DatasetNotFoundError
+from kanvision.data.offline import default_root
+from kanvision.data.sources import DataRequest, FakeDataOptions
+from kanvision.data.transforms import rand_augment
+
+
+class TransformedSubset(Dataset):
+    """``indices`` of a raw (PIL-image) dataset with a transform applied: one loaded copy of
+    the data serves the training and validation splits with their different transforms."""
+
+    def __init__(self, base: Dataset, indices: Sequence[int] | None, transform: Callable) -> None:
+        self.base = base
+        self.indices = list(indices) if indices is not None else None
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.indices) if self.indices is not None else len(self.base)
+
+    def __getitem__(self, i: int):
+        image, label = self.base[self.indices[i] if self.indices is not None else i]
+        return self.transform(image), label
 
 
 class ImageDataModule(L.LightningDataModule):
-    """Train / validation / test loaders for a torchvision dataset.
+    """Train / validation / test loaders for a registered dataset.
 
     Args:
-        dataset: a registered name, e.g. ``mnist`` or ``fashion_mnist``.
+        name: a registered dataset: ``mnist``, ``fashion_mnist``, ``kmnist``, ``cifar10``,
+            ``cifar100``, ``svhn``, ``imagefolder`` (``<root>/train/<class>/*`` and
+            ``<root>/val/<class>/*``; val is the test split) or ``fake`` (synthetic).
         root: data folder; default ``$KANVISION_DATA``, else ``./data``. Files are downloaded
-            there when missing and the internet is reachable; a read-only folder with the
-            archives is used through a writable cache.
+            there when missing and the internet is reachable; a read-only folder (or one with
+            ``.xz``-compressed files) is used through a writable cache.
         batch_size: per-step batch size for every split.
         val_size: images held out of the official training set for validation, chosen with a
-            fixed ``split_seed``. The test split is the official test set.
-        augment: light random affine augmentation (rotation 10 deg, shift 10%) for training.
+            fixed ``split_seed``; default: the dataset's (5000; 64 for ``fake``). The test split
+            is the official test set.
+        augment: training augmentation. None: the dataset's default (random crops and flips for
+            CIFAR, crops for SVHN, random-resized crops and flips for imagefolder, none for the
+            MNIST family and fake); True: that augmentation (a light random affine for the MNIST
+            family); False: none.
+        rand_augment: a timm RandAugment string (e.g. ``rand-m9-mstd0.5``) applied to training
+            images after ``augment``.
+        img_size: side of the square images the loaders yield; default the dataset's (224 for
+            imagefolder, 32 for fake). Other datasets are resized when it differs.
         num_workers: data-loading worker processes.
         download: fetch missing files from the internet (torchvision's mirrors). With False,
             missing files are an error at once.
+        verify_integrity: check data files against torchvision's md5 sums; False skips the check
+            with a warning (for re-built copies such as an offline CIFAR-10).
+        fake: size, classes and channels of ``fake`` data.
     """
 
     def __init__(
         self,
-        dataset: str = "mnist",
+        name: str = "mnist",
         root: str | None = None,
         batch_size: int = 128,
-        val_size: int = 5000,
+        val_size: int | None = None,
         split_seed: int = 0,
-        augment: bool = False,
+        augment: bool | None = None,
+        rand_augment: str | None = None,
+        img_size: int | None = None,
         num_workers: int = 0,
         download: bool = True,
+        verify_integrity: bool = True,
+        fake: FakeDataOptions | None = None,
     ) -> None:
         super().__init__()
-        self.info: DatasetInfo = get_dataset_info(dataset)
+        registered = get_dataset_info(name)
         self.root = root or default_root()
+        self.request = DataRequest(Path(self.root), download, verify_integrity, img_size,
+                                   fake or FakeDataOptions())
+        self.info: DatasetInfo = registered.source.configure(registered, self.request)
+        self.native_size = registered.input_size[-1]
         self.batch_size = batch_size
-        self.val_size = val_size
+        self.val_size = registered.default_val_size if val_size is None else val_size
         self.split_seed = split_seed
-        self.augment = augment
+        self.augment = registered.preprocess.augment_by_default if augment is None else augment
+        self.rand_augment = rand_augment
         self.num_workers = num_workers
         self.download = download
+        self.verify_integrity = verify_integrity
+        if rand_augment:
+            self.transform(train=True)  # a bad string fails now, with a one-line error
+        self._raw: dict[bool, Dataset] = {}
         self._splits: dict[str, Dataset] = {}
 
     @property
@@ -68,47 +112,42 @@ class ImageDataModule(L.LightningDataModule):
         return self.info.input_size[-1]
 
     def transform(self, train: bool) -> transforms.Compose:
-        steps: list = []
+        """The dataset's sizing, then (training) augmentation and RandAugment, then tensor +
+        normalization."""
+        preprocess, size = self.info.preprocess, self.img_size
         if train and self.augment:
-            steps.append(transforms.RandomAffine(degrees=10, translate=(0.1, 0.1)))
+            steps = preprocess.augmentation(size, self.native_size)
+        else:
+            steps = preprocess.sizing(size, self.native_size)
+        if train and self.rand_augment:
+            steps.append(rand_augment(self.rand_augment, size, self.info.mean))
         steps += [transforms.ToTensor(), transforms.Normalize(self.info.mean, self.info.std)]
         return transforms.Compose(steps)
 
-    def _load(self, train: bool, transform) -> Dataset:
-        root = resolve_root(self.root, self.info.tv_class, self.info.folder)
-        try:
-            return self.info.tv_class(
-                str(root), train=train, transform=transform, download=self.download
-            )
-        except (URLError, RuntimeError, OSError) as e:
-            why = f"could not be downloaded ({type(e).__name__})" if self.download else "download=false"
-            raise DatasetNotFoundError(
-                f"{self.info.folder} is not under '{self.root}' and {why}: put torchvision's raw files in "
-                f"'{os.path.join(self.root, self.info.folder, 'raw')}' or set data.root / "
-                "KANVISION_DATA to a folder that has them"
-            ) from None
+    def _load(self, train: bool) -> Dataset:
+        """The raw (untransformed) official train or test split, loaded once."""
+        if train not in self._raw:
+            self._raw[train] = self.info.source.load(self.info, self.request, train)
+        return self._raw[train]
 
     def prepare_data(self) -> None:
-        self._load(True, None)
-        self._load(False, None)
+        self._load(True)
+        self._load(False)
 
     def setup(self, stage: str | None = None) -> None:
         if stage in ("fit", "validate", None) and "train" not in self._splits:
-            full_train = self._load(True, self.transform(train=True))
-            full_eval = self._load(True, self.transform(train=False))
+            full = self._load(True)
             n_val = self.val_size
-            if not 0 < n_val < len(full_train):
-                raise ValueError(
-                    f"data.val_size={n_val} must be between 1 and {len(full_train) - 1}"
-                )
+            if not 0 < n_val < len(full):
+                raise ValueError(f"data.val_size={n_val} must be between 1 and {len(full) - 1}")
             generator = torch.Generator().manual_seed(self.split_seed)
             train_idx, val_idx = random_split(
-                range(len(full_train)), [len(full_train) - n_val, n_val], generator=generator
+                range(len(full)), [len(full) - n_val, n_val], generator=generator
             )
-            self._splits["train"] = torch.utils.data.Subset(full_train, list(train_idx))
-            self._splits["val"] = torch.utils.data.Subset(full_eval, list(val_idx))
+            self._splits["train"] = TransformedSubset(full, train_idx, self.transform(train=True))
+            self._splits["val"] = TransformedSubset(full, val_idx, self.transform(train=False))
         if stage in ("test", None) and "test" not in self._splits:
-            self._splits["test"] = self._load(False, self.transform(train=False))
+            self._splits["test"] = TransformedSubset(self._load(False), None, self.transform(False))
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         return DataLoader(

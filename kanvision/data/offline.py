@@ -1,5 +1,9 @@
 """Finding dataset files without internet, and never writing into a read-only data folder.
 
+Three cases are handled here: MNIST-style archives in a read-only folder (linked into a writable
+cache and extracted there), xz-compressed copies of a dataset's files (decompressed into the
+cache, see :func:`decompress_xz`), and md5 checks of the files a loader is about to read.
+
 torchvision's MNIST-style datasets keep their files in ``<root>/<Folder>/raw``. When the
 extracted files are there, nothing is downloaded. When only the verified ``.gz`` archives are
 there, torchvision skips the download and extracts next to them, which fails in a read-only
@@ -9,7 +13,9 @@ folder (such as a shared copy); then we link the archives into a writable cache 
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -44,6 +50,12 @@ def _writable(path: Path) -> bool:
     return os.access(probe, os.W_OK) and bool(probe.stat().st_mode & stat.S_IWUSR)
 
 
+def cached_root_for(root: Path) -> Path:
+    """The cache folder that stands in for a read-only ``root`` (one per absolute path)."""
+    key = hashlib.sha1(str(root).encode()).hexdigest()[:12]
+    return cache_dir() / "datasets" / key
+
+
 def resolve_root(root: str | os.PathLike, tv_class: type[datasets.VisionDataset], folder: str) -> Path:
     """The root to hand torchvision: ``root`` itself, or a writable cache that links to the
     archives found under a read-only ``root``."""
@@ -54,8 +66,7 @@ def resolve_root(root: str | os.PathLike, tv_class: type[datasets.VisionDataset]
     archives = [raw / Path(url).name for url, _md5 in tv_class.resources]
     if not all(a.is_file() for a in archives):
         return root  # nothing usable here; torchvision will try to download and report
-    key = hashlib.sha1(str(root).encode()).hexdigest()[:12]
-    cached_root = cache_dir() / "datasets" / key
+    cached_root = cached_root_for(root)
     cached_raw = cached_root / folder / "raw"
     cached_raw.mkdir(parents=True, exist_ok=True)
     for archive in archives:
@@ -63,3 +74,51 @@ def resolve_root(root: str | os.PathLike, tv_class: type[datasets.VisionDataset]
         if not link.exists():
             link.symlink_to(archive)
     return cached_root
+
+
+def decompress_xz(root: str | os.PathLike, folder: str, names: list[str]) -> Path | None:
+    """Give a dataset stored as ``<name>.xz`` files a cached copy in torchvision's layout.
+
+    Each of ``names`` is looked up as ``<name>`` or ``<name>.xz`` in ``root/folder`` and in
+    ``root``. When all are found and at least one is compressed, the compressed ones are
+    decompressed (and the others linked) into ``<cache>/datasets/<key>/<folder>/``, whose root
+    is returned; ``root`` itself is never written to. None: nothing compressed to unpack."""
+    root = Path(root).expanduser().resolve()
+    found: dict[str, Path] = {}
+    for name in names:
+        for where in dict.fromkeys([root / folder, root]):  # folder may be "" (same dir)
+            hit = next((p for p in (where / name, where / f"{name}.xz") if p.is_file()), None)
+            if hit is not None:
+                found[name] = hit
+                break
+    if len(found) < len(names) or not any(p.suffix == ".xz" for p in found.values()):
+        return None
+    cached_root = cached_root_for(root)
+    target = cached_root / folder
+    target.mkdir(parents=True, exist_ok=True)
+    for name, source in found.items():
+        dest = target / name
+        if dest.exists():
+            continue
+        if source.suffix == ".xz":
+            partial = dest.with_name(dest.name + ".partial")
+            with lzma.open(source) as src, open(partial, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            os.replace(partial, dest)  # a complete file or none, even if interrupted
+        else:
+            dest.symlink_to(source)
+    return cached_root
+
+
+def file_md5(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex md5 of a file, read in chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def writable(path: str | os.PathLike) -> bool:
+    """Whether files may be created in ``path`` (see :func:`_writable`)."""
+    return _writable(Path(path))

@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from kanvision.errors import CheckpointError
+
 # importing each family's module registers its models
 from kanvision.models import convkan as _convkan  # noqa: F401
 from kanvision.models import convnet as _convnet  # noqa: F401
@@ -16,8 +17,8 @@ from kanvision.models import resnet as _resnet  # noqa: F401
 from kanvision.models import vgg as _vgg  # noqa: F401
 from kanvision.models import vit as _vit  # noqa: F401
 from kanvision.models.counting import ParamCount, count_params
-from kanvision.models.flops import count_flops
 from kanvision.models.factory import LayerFactory, kan_choices
+from kanvision.models.flops import count_flops
 from kanvision.models.matching import match_width, param_count, reference_params
 from kanvision.models.pretrained import (
     default_tag_name,
@@ -96,19 +97,19 @@ def create_model(
 __all__ = [
     "LayerFactory",
     "ModelInfo",
-    "get_model_info",
-    "match_width",
-    "param_count",
-    "register_variant",
     "ParamCount",
     "count_flops",
     "count_params",
     "create_model",
     "default_tag_name",
+    "get_model_info",
     "get_pretrained_cfg",
     "kan_choices",
     "list_models",
     "list_pretrained",
+    "match_width",
+    "param_count",
     "register_model",
+    "register_variant",
     "save_pretrained",
 ]

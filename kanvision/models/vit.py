@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from timm.layers import Mlp
-from torch import nn
 from timm.models.vision_transformer import VisionTransformer
+from torch import nn
 
 from kanvision.errors import InputSizeError
 from kanvision.layers import KANMlp

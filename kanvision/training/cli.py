@@ -5,21 +5,32 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import EMAWeightAveraging, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from kanvision.data import ImageDataModule
 from kanvision.errors import KanvisionError
 from kanvision.runtime import tune_cpu_allocator
+from kanvision.training.callbacks import EpochThroughput
 from kanvision.training.export import export_run
-from kanvision.training.loggers import RunLogging, build_loggers, finish_wandb, wandb_run_dir
+from kanvision.training.loggers import (
+    RunLogging,
+    build_loggers,
+    finish_wandb,
+    next_run_dir,
+    record_wandb_id,
+    wandb_run_dir,
+)
 from kanvision.training.module import ImageClassifier
+from kanvision.training.options import TrainingOptions
+from kanvision.training.resume import RUN_DIR_ENV, check_fits, find_resume
 
 
 class OneLineErrorParser(LightningArgumentParser):
@@ -28,6 +39,10 @@ class OneLineErrorParser(LightningArgumentParser):
     def error(self, message: str, ex: Exception | None = None):
         if not self.exit_on_error:
             return super().error(message, ex)
+        if isinstance(ex, KanvisionError) or isinstance(getattr(ex, "__cause__", None), KanvisionError):
+            err = ex if isinstance(ex, KanvisionError) else ex.__cause__
+            sys.stderr.write(f"error: {err}\n")
+            sys.exit(2)
         problem = " ".join(line.strip() for line in message.strip().splitlines() if line.strip())
         problem = re.sub(r"\s+", " ", problem)
         fix = "run `python train.py --print_config` to see every valid key and its type"
@@ -38,12 +53,14 @@ class OneLineErrorParser(LightningArgumentParser):
             close = difflib.get_close_matches(wrong, known, n=1)
             if close:
                 fix = f"did you mean '{close[0]}'? Or " + fix
+        if "yaml" in problem.lower() or "parsing" in problem.lower() and "config" in problem.lower():
+            fix = "fix the YAML syntax at the line named (indentation, ':' after each key)"
         sys.stderr.write(f"error: {problem[:400]}. Fix: {fix}\n")
         sys.exit(2)
 
 
 class KanvisionCLI(LightningCLI):
-    """LightningCLI with kanvision's run layout, loggers and checkpointing built in."""
+    """LightningCLI with kanvision's run layout, loggers, checkpointing and resume built in."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("parser_class", OneLineErrorParser)
@@ -55,44 +72,62 @@ class KanvisionCLI(LightningCLI):
         parser.link_arguments("data.in_chans", "model.in_chans", apply_on="instantiate")
         parser.link_arguments("data.img_size", "model.img_size", apply_on="instantiate")
         parser.add_class_arguments(RunLogging, "logging")
+        parser.add_class_arguments(TrainingOptions, "training")
         parser.add_argument(
             "--ckpt_path",
             type=str | None,
             default=None,
-            help="Resume training from this Lightning checkpoint ('last' = the run's last.ckpt).",
+            help="Resume training from this Lightning checkpoint ('last' = the run's last.ckpt); "
+            "the run continues in the checkpoint's run directory.",
         )
 
     def run_name(self) -> str:
         return f"{self.datamodule.info.name}-{self.model.hparams.model}-{self.model.hparams.kan}"
 
+    def _choose_run_dir(self, save_dir: str) -> Path:
+        """Resume in the checkpoint's run dir, join rank 0's (DDP workers), or start a new one.
+        The checkpoint is checked against the model first, so bad input writes nothing."""
+        self.resume = find_resume(self.config.ckpt_path, Path(save_dir) / self.run_name())
+        if self.resume is not None:
+            check_fits(self.resume, self.model, dict(self.model.hparams))
+        if os.environ.get(RUN_DIR_ENV):
+            return Path(os.environ[RUN_DIR_ENV])
+        if self.resume is not None and self.resume.run_dir is not None:
+            return self.resume.run_dir
+        return next_run_dir(save_dir, self.run_name())
+
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Any:
         logging_cfg: RunLogging = self._get(self.config_init, "logging")
-        plain_config = self.parser.dump(self.config, format="json")
-        self.loggers = build_loggers(logging_cfg, self.run_name(), json.loads(plain_config))
-        self.run_dir = Path(self.loggers[0].log_dir)
-        config["logger"] = self.loggers
-        config.setdefault("default_root_dir", str(self.run_dir))
+        self.options: TrainingOptions = self._get(self.config_init, "training")
+        plain_config = json.loads(self.parser.dump(self.config, format="json"))
+        self.run_dir = self._choose_run_dir(logging_cfg.save_dir)
+        resumes_here = self.resume is not None and self.resume.run_dir == self.run_dir
+        step = self.resume.global_step if resumes_here else None
+        self.loggers = build_loggers(logging_cfg, self.run_dir, plain_config, resume_step=step)
+        config["logger"] = self.loggers or False
+        config["default_root_dir"] = str(self.run_dir)
+        checkpoints = self.run_dir / "checkpoints"
         self.checkpoint = ModelCheckpoint(
-            dirpath=self.run_dir / "checkpoints",
+            dirpath=checkpoints,
             filename="best-{epoch:02d}",
             monitor="val/acc",
             mode="max",
             save_last=True,
             auto_insert_metric_name=False,
         )
-        callbacks = [*callbacks, self.checkpoint]
+        callbacks = [*callbacks, self.checkpoint, EpochThroughput()]
+        if self.options.checkpoint_every_n_steps > 0:
+            callbacks.append(
+                ModelCheckpoint(dirpath=checkpoints, save_top_k=0, save_last=True,
+                                every_n_train_steps=self.options.checkpoint_every_n_steps)
+            )
+        if self.loggers:
+            callbacks.append(LearningRateMonitor(logging_interval="step"))
+        if self.options.ema_decay is not None:
+            callbacks.append(EMAWeightAveraging(decay=self.options.ema_decay))
+        if self.options.compile:
+            self.model.net.compile()
         return super()._instantiate_trainer(config, callbacks)
-
-
-def _resume_path(ckpt_path: str | None, cli: KanvisionCLI) -> str | None:
-    if ckpt_path != "last":
-        return ckpt_path
-    runs = sorted(cli.run_dir.parent.glob("version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise KanvisionError(
-            f"--ckpt_path last: no last.ckpt under '{cli.run_dir.parent}'; pass the path of a checkpoint"
-        )
-    return str(runs[-1])
 
 
 def run(args: list[str] | None = None) -> dict[str, Any]:
@@ -101,14 +136,26 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
     trainer, model, data = cli.trainer, cli.model, cli.datamodule
     if cli.config.get("print_config"):
         return {}
+    if trainer.is_global_zero:
+        data.prepare_data()  # missing or corrupt data fails here, before the run dir is written
+        record_wandb_id(cli.loggers, cli.run_dir)
+    ckpt_path = str(cli.resume.path) if cli.resume else None
     start = time.perf_counter()
-    trainer.fit(model, datamodule=data, ckpt_path=_resume_path(cli.config.ckpt_path, cli))
+    previous = os.environ.get(RUN_DIR_ENV)
+    os.environ[RUN_DIR_ENV] = str(cli.run_dir)  # DDP workers re-run this script: same run dir
+    try:
+        trainer.fit(model, datamodule=data, ckpt_path=ckpt_path, weights_only=False)
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_DIR_ENV, None)
+        else:
+            os.environ[RUN_DIR_ENV] = previous
     wall = time.perf_counter() - start
     best = cli.checkpoint.best_model_path or None
     results = trainer.test(model, datamodule=data, ckpt_path=best, weights_only=False)
     test_acc = results[0].get("test/acc") if results else None
     weights = None
-    if not trainer.fast_dev_run:
+    if not trainer.fast_dev_run and trainer.is_global_zero:
         weights = export_run(
             model.net,
             cli.run_dir,
@@ -127,16 +174,17 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
         "test_acc": test_acc,
         "run_dir": str(cli.run_dir),
         "weights": str(weights) if weights else None,
-        "wandb_dir": wandb_run_dir(cli.loggers),
+        "wandb_dir": wandb_run_dir(cli.loggers) if trainer.is_global_zero else None,
     }
-    acc = f"{100 * test_acc:.2f}%" if test_acc is not None else "n/a"
-    print(
-        f"kanvision | model={summary['model']} kan={summary['kan']} params={summary['params']:,} "
-        f"test/acc={acc} run_dir={summary['run_dir']}"
-    )
-    finish_wandb(cli.loggers)
-    if summary["wandb_dir"] and getattr(cli.loggers[-1], "_offline", False):
-        print(f"wandb ran offline; upload with: wandb sync {summary['wandb_dir']}")
+    if trainer.is_global_zero:
+        acc = f"{100 * test_acc:.2f}%" if test_acc is not None else "n/a"
+        print(
+            f"kanvision | model={summary['model']} kan={summary['kan']} params={summary['params']:,} "
+            f"test/acc={acc} run_dir={summary['run_dir']}"
+        )
+        finish_wandb(cli.loggers)
+        if summary["wandb_dir"] and getattr(cli.loggers[-1], "_offline", False):
+            print(f"wandb ran offline; upload with: wandb sync {summary['wandb_dir']}")
     return summary
 
 

@@ -7,10 +7,17 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from timm.data import Mixup
 from torch import Tensor
 from torchmetrics.classification import MulticlassAccuracy
 
 from kanvision.models import count_params, create_model
+from kanvision.training.optim import (
+    build_optimizer,
+    build_schedule,
+    check_schedule,
+    optimizer_class,
+)
 
 STAGES = ("train", "val", "test")
 
@@ -27,9 +34,13 @@ class ImageClassifier(L.LightningModule):
         model_kwargs: further builder options (e.g. ``{"grid_size": 8}``).
         num_classes, in_chans, img_size: set from the datamodule by the CLI (img_size None:
             the model's native size).
-        lr, weight_decay: AdamW settings; the learning rate follows a one-cycle schedule
-            (warm-up then cosine decay) over the whole run.
+        optimizer: any ``torch.optim`` class by name (``AdamW``, ``SGD``, ...), built with
+            ``lr``, ``weight_decay`` and ``optimizer_kwargs`` (e.g. ``{"momentum": 0.9}``).
+        scheduler: learning-rate schedule over the whole run, stepped every optimizer step:
+            ``onecycle`` (default), ``cosine`` (linear warm-up, cosine to ``min_lr_ratio * lr``),
+            ``constant`` or ``none``; ``warmup_fraction`` of the steps warm up.
         label_smoothing: cross-entropy label smoothing.
+        mixup, cutmix: timm Mixup / CutMix alphas for training batches (0 turns each off).
         reg_weight: weight of the KAN regularization added to the training loss: the sum of
             ``regularization_loss(l1=reg_l1, entropy=reg_entropy)`` over every module that has
             one (0 turns it off).
@@ -45,14 +56,28 @@ class ImageClassifier(L.LightningModule):
         img_size: int | None = None,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
+        optimizer: str = "AdamW",
+        optimizer_kwargs: dict[str, Any] | None = None,
+        scheduler: str = "onecycle",
         warmup_fraction: float = 0.1,
+        min_lr_ratio: float = 0.0,
         label_smoothing: float = 0.0,
+        mixup: float = 0.0,
+        cutmix: float = 0.0,
         reg_weight: float = 0.0,
         reg_l1: float = 1.0,
         reg_entropy: float = 1.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        optimizer_class(optimizer)  # unknown names fail now, not after the data is loaded
+        check_schedule(scheduler)
+        self.mix = (
+            Mixup(mixup_alpha=mixup, cutmix_alpha=cutmix, label_smoothing=label_smoothing,
+                  num_classes=num_classes)
+            if mixup > 0 or cutmix > 0
+            else None
+        )
         self.net = create_model(
             model,
             kan=kan,
@@ -78,8 +103,11 @@ class ImageClassifier(L.LightningModule):
 
     def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         x, y = batch
+        target = y
+        if stage == "train" and self.mix is not None and x.shape[0] % 2 == 0:
+            x, target = self.mix(x, y)  # soft targets; accuracy stays against the true labels
         logits = self(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=self.hparams.label_smoothing)
+        loss = F.cross_entropy(logits, target, label_smoothing=0.0 if target is not y else self.hparams.label_smoothing)
         metric = self.metrics[f"{stage}_acc"]
         metric(logits, y)
         on_step = stage == "train"
@@ -111,13 +139,12 @@ class ImageClassifier(L.LightningModule):
         self._step(batch, "test")
 
     def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        hp = self.hparams
+        optimizer = build_optimizer(
+            hp.optimizer, self.parameters(), hp.lr, hp.weight_decay, **(hp.optimizer_kwargs or {})
         )
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer,
-            max_lr=self.hparams.lr,
-            total_steps=max(int(self.trainer.estimated_stepping_batches), 1),
-            pct_start=self.hparams.warmup_fraction,
-        )
+        total = int(self.trainer.estimated_stepping_batches)
+        scheduler = build_schedule(hp.scheduler, optimizer, total, hp.warmup_fraction, hp.min_lr_ratio)
+        if scheduler is None:
+            return optimizer
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,156 @@
+"""``python evaluate.py``: test a model's weights on a dataset's test split.
+
+Weights come from a shipped tag (``--pretrained TAG``), a kanvision ``.safetensors`` export or a
+Lightning ``.ckpt`` written by train.py (``--checkpoint PATH``). Prints one summary line and the
+JSON it writes: top-1 / top-5 accuracy, mean loss, params, FLOPs and images/s (model forward
+only, data loading excluded).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from jsonargparse import ArgumentParser
+from torch import nn
+
+from kanvision.data import ImageDataModule
+from kanvision.errors import CheckpointError, KanvisionError
+from kanvision.models import count_flops, count_params, create_model
+from kanvision.models.pretrained import default_tag_name
+from kanvision.runtime import tune_cpu_allocator
+from kanvision.training.resume import load_lightning_checkpoint
+
+
+def model_from_lightning_checkpoint(name: str, path: Path, data: ImageDataModule) -> nn.Module:
+    """Rebuild the network of a train.py checkpoint from its hyper-parameters and load it."""
+    ckpt = load_lightning_checkpoint(path)
+    hp = ckpt.get("hyper_parameters", {})
+    if hp.get("model") != name:
+        raise CheckpointError(
+            f"checkpoint '{path}' holds model '{hp.get('model')}', not '{name}': "
+            f"use --model {hp.get('model')}"
+        )
+    model = create_model(
+        name, kan=hp.get("kan"), num_classes=hp.get("num_classes"), in_chans=hp.get("in_chans"),
+        img_size=hp.get("img_size"), **(hp.get("model_kwargs") or {}),
+    )
+    state = {k.removeprefix("net."): v for k, v in ckpt["state_dict"].items() if k.startswith("net.")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[-1].strip()
+        raise CheckpointError(f"checkpoint '{path}' does not fit {name} ({first}): use its config") from None
+    return model
+
+
+def load_model(name: str, pretrained: str | None, checkpoint: str | None, data: ImageDataModule) -> nn.Module:
+    """The model with the requested weights (exactly one of ``pretrained`` / ``checkpoint``)."""
+    if (pretrained is None) == (checkpoint is None):
+        raise KanvisionError("give exactly one of --pretrained TAG and --checkpoint PATH")
+    if pretrained is not None:
+        tagged = default_tag_name(name) if pretrained == "default" else f"{name}.{pretrained}"
+        return create_model(tagged, pretrained=True)
+    path = Path(checkpoint)
+    if path.suffix == ".ckpt":
+        return model_from_lightning_checkpoint(name, path, data)
+    return create_model(name, pretrained=str(path))
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: ImageDataModule, device: torch.device) -> dict[str, Any]:
+    """Top-1 / top-5 accuracy, mean loss and forward throughput on the test split."""
+    model = model.to(device).eval()
+    data.setup("test")
+    correct1 = correct5 = seen = 0
+    loss_sum, forward_s = 0.0, 0.0
+    loader = data.test_dataloader()
+    model(next(iter(loader))[0].to(device))  # warm-up (first-call allocation and compilation)
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        logits = model(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        forward_s += time.perf_counter() - start
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        top = logits.topk(min(5, logits.shape[1]), dim=1).indices
+        correct1 += (top[:, 0] == y).sum().item()
+        correct5 += (top == y[:, None]).any(dim=1).sum().item()
+        seen += y.numel()
+    return {
+        "top1": round(100 * correct1 / seen, 3),
+        "top5": round(100 * correct5 / seen, 3),
+        "loss": round(loss_sum / seen, 5),
+        "images": seen,
+        "images_per_s": round(seen / max(forward_s, 1e-9), 1),
+    }
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="evaluate.py", description=__doc__.splitlines()[0], exit_on_error=False)
+    parser.add_argument("--model", type=str, required=True, help="registered model name")
+    parser.add_argument("--pretrained", type=str | None, default=None,
+                        help="shipped weights tag (e.g. mnist), or 'default'")
+    parser.add_argument("--checkpoint", type=str | None, default=None,
+                        help="a .safetensors export or a train.py .ckpt")
+    parser.add_argument("--out", type=str | None, default=None,
+                        help="JSON file to write (default: eval-<model>-<dataset>.json)")
+    parser.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
+    parser.add_class_arguments(ImageDataModule, "data")
+    return parser
+
+
+def run(args: list[str] | None = None) -> dict[str, Any]:
+    parser = build_parser()
+    try:
+        cfg = parser.parse_args(args)
+    except Exception as e:  # noqa: BLE001  (jsonargparse raises its own error types)
+        raise KanvisionError(" ".join(str(e).split())[:400] + ". Fix: see python evaluate.py --help") from None
+    data = parser.instantiate_classes(cfg).data
+    model = load_model(cfg.model, cfg.pretrained, cfg.checkpoint, data).eval()
+    with torch.no_grad():  # in eval mode: a training-mode probe would move BN statistics
+        classes = model(torch.zeros(1, data.in_chans, data.img_size, data.img_size)).shape[1]
+    if classes != data.num_classes:
+        raise CheckpointError(
+            f"the weights predict {classes} classes but {data.info.name} has {data.num_classes}: "
+            "evaluate them on the dataset they were trained for"
+        )
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if cfg.device == "auto" else cfg.device)
+    report = {
+        "model": cfg.model,
+        "weights": cfg.checkpoint or f"{cfg.model}.{cfg.pretrained}",
+        "dataset": data.info.name,
+        "split": "test",
+        **evaluate(model, data, device),
+        "params": count_params(model).total,
+        "flops": count_flops(model.cpu(), (data.in_chans, data.img_size, data.img_size)),
+        "device": str(device),
+    }
+    out = Path(cfg.out or f"eval-{cfg.model}-{data.info.name}.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    report["out"] = str(out)
+    print(
+        f"kanvision eval | model={report['model']} data={report['dataset']} top1={report['top1']:.2f}% "
+        f"top5={report['top5']:.2f}% loss={report['loss']:.4f} params={report['params']:,} "
+        f"MFLOPs={report['flops'] / 1e6:,.1f} images/s={report['images_per_s']:,.0f} -> {out}"
+    )
+    return report
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point: bad input ends with a one-line ``error:`` message and exit status 2."""
+    tune_cpu_allocator()
+    try:
+        run(args)
+    except KanvisionError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(2)
