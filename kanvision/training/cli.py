@@ -4,6 +4,7 @@ fit, then tests the best checkpoint, exports the weights and prints a one-line s
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from lightning.pytorch.callbacks import EMAWeightAveraging, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
@@ -53,8 +55,6 @@ class OneLineErrorParser(LightningArgumentParser):
             close = difflib.get_close_matches(wrong, known, n=1)
             if close:
                 fix = f"did you mean '{close[0]}'? Or " + fix
-        if "yaml" in problem.lower() or "parsing" in problem.lower() and "config" in problem.lower():
-            fix = "fix the YAML syntax at the line named (indentation, ':' after each key)"
         sys.stderr.write(f"error: {problem[:400]}. Fix: {fix}\n")
         sys.exit(2)
 
@@ -130,8 +130,30 @@ class KanvisionCLI(LightningCLI):
         return super()._instantiate_trainer(config, callbacks)
 
 
+def check_config_files(args: list[str]) -> None:
+    """Each ``--config FILE`` exists and is valid YAML, else a one-line error naming the file,
+    line and column (jsonargparse's own message does not name the file)."""
+    for flag, value in itertools.pairwise(args):
+        if flag != "--config" or value.lstrip().startswith(("{", "[")):
+            continue
+        path = Path(value)
+        if not path.is_file():
+            raise KanvisionError(f"config file '{path}' does not exist: check the path (configs/<dataset>/<model>.yaml)")
+        try:
+            yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(e, "problem", None) or type(e).__name__
+            raise KanvisionError(
+                f"config file '{path}' is not valid YAML ({problem}{where}): fix the indentation or "
+                "syntax there (every key ends with ':', lists use '- ' or [a, b])"
+            ) from None
+
+
 def run(args: list[str] | None = None) -> dict[str, Any]:
     """Parse ``args`` (default: ``sys.argv``), train, test the best checkpoint, export weights."""
+    check_config_files(sys.argv[1:] if args is None else list(args))
     cli = KanvisionCLI(ImageClassifier, ImageDataModule, run=False, args=args)
     trainer, model, data = cli.trainer, cli.model, cli.datamodule
     if cli.config.get("print_config"):

@@ -21,7 +21,7 @@ from torch import nn
 
 from kanvision.data import ImageDataModule
 from kanvision.errors import CheckpointError, KanvisionError
-from kanvision.models import count_flops, count_params, create_model
+from kanvision.models import count_flops, count_params, create_model, get_model_info
 from kanvision.models.pretrained import default_tag_name
 from kanvision.runtime import tune_cpu_allocator
 from kanvision.training.resume import load_lightning_checkpoint
@@ -116,6 +116,12 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
         raise KanvisionError(" ".join(str(e).split())[:400] + ". Fix: see python evaluate.py --help") from None
     data = parser.instantiate_classes(cfg).data
     model = load_model(cfg.model, cfg.pretrained, cfg.checkpoint, data).eval()
+    chans = model.kanvision_cfg["args"].get("in_chans", get_model_info(cfg.model).input_size[0])
+    if chans != data.in_chans:
+        raise CheckpointError(
+            f"the weights take {chans}-channel images but {data.info.name} has {data.in_chans} "
+            f"channels (and {data.num_classes} classes): evaluate them on the dataset they were trained for"
+        )
     with torch.no_grad():  # in eval mode: a training-mode probe would move BN statistics
         classes = model(torch.zeros(1, data.in_chans, data.img_size, data.img_size)).shape[1]
     if classes != data.num_classes:
