@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from data_writers import write_cifar_batches
-from test_train import ROOT, read_metrics, run_main, tiny_args
+from test_train import ROOT, UNVERIFIED, read_metrics, run_main, tiny_args
 
 import kanvision
 from kanvision.training.cli import run
@@ -54,11 +54,12 @@ def test_cifar10_config_runs_an_epoch_on_generated_cifar_files(tmp_path):
     write_cifar_batches(root, n_train=200, n_test=50)
     summary = run(tiny_args(ROOT / "configs/cifar10/resnet8_kan.yaml", root, tmp_path / "runs",
                             "--logging.wandb", "false", "--trainer.max_epochs", "1",
-                            "--model.model_kwargs", "{width_mult: 0.25}"))
+                            "--model.model_kwargs", "{width_mult: 0.25}", *UNVERIFIED))
     rows = read_metrics(Path(summary["run_dir"]))
     assert any(r.get("val/acc") for r in rows) and summary["test_acc"] is not None
     meta = json.loads((Path(summary["run_dir"]) / "resnet8_cifar.json").read_text())
     assert meta["input_size"] == [3, 32, 32] and meta["args"]["img_size"] == 32
+    assert list(meta["metrics"]) == ["CIFAR10 (unverified copy)"] and meta["data_verified"] is False
 
 
 def test_bf16_compile_ema_tensorboard_sgd_cosine_in_one_run(tiny_data, tmp_path):
@@ -180,7 +181,7 @@ def test_checkpoint_for_another_model_is_one_line(capsys, tiny_data, existing_ru
 def test_checkpoint_for_another_number_of_classes_is_one_line(capsys, tiny_data, existing_run):
     (last,) = (existing_run / "checkpoints").glob("last.ckpt")
     line = run_main(capsys, *tiny_args(CONVNET, tiny_data, existing_run.parent.parent),
-                    "--data.name", "cifar100", "--ckpt_path", str(last))
+                    "--data.name", "cifar100", "--ckpt_path", str(last), *UNVERIFIED)
     assert "num_classes=10" in line and "num_classes=100" in line, line
 
 
@@ -214,6 +215,6 @@ def test_every_config_builds_and_links_data_into_the_model(config, tiny_data, tm
     text = config.read_text()
     assert "num_classes" not in text and "in_chans" not in text, config
     cli = KanvisionCLI(ImageClassifier, ImageDataModule, run=False, args=tiny_args(
-        config, tiny_data, tmp_path, "--logging.wandb", "false"))
+        config, tiny_data, tmp_path, "--logging.wandb", "false", *UNVERIFIED))
     hp, data = cli.model.hparams, cli.datamodule
     assert (hp.num_classes, hp.in_chans, hp.img_size) == (data.num_classes, data.in_chans, data.img_size)

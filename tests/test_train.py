@@ -27,8 +27,11 @@ def tiny_args(config: Path, data_root: Path, save_dir: Path, *extra: str) -> lis
         "--config", str(config), "--data.root", str(data_root), "--data.val_size", "64",
         "--data.batch_size", "64", "--logging.save_dir", str(save_dir),
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--trainer.log_every_n_steps", "1", "--data.verify_integrity", "false", *extra,
+        "--trainer.log_every_n_steps", "1", *extra,
     ]
+
+
+UNVERIFIED = ("--data.verify_integrity", "false")  # generated files cannot match official md5s
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, str]]:
@@ -39,7 +42,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, str]]:
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_config_runs_fast_dev_run(config, tiny_data, tmp_path):
     summary = run(tiny_args(config, tiny_data, tmp_path, "--trainer.fast_dev_run", "true",
-                            "--logging.wandb", "false"))
+                            "--logging.wandb", "false", *UNVERIFIED))
     assert summary["test_acc"] is not None
 
 

@@ -186,6 +186,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             epochs=trainer.current_epoch,
             wall_time_s=wall,
             accelerator=type(trainer.accelerator).__name__.lower().removesuffix("accelerator"),
+            data_verified=getattr(data, "verify_integrity", True),
             extra={"best_checkpoint": Path(best).name if best else None},
         )
     counts = model.param_counts()
@@ -200,6 +201,8 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
     }
     if trainer.is_global_zero:
         acc = f"{100 * test_acc:.2f}%" if test_acc is not None else "n/a"
+        if not getattr(data, "verify_integrity", True):
+            acc += " (data md5 not verified: not an official test accuracy)"
         print(
             f"kanvision | model={summary['model']} kan={summary['kan']} params={summary['params']:,} "
             f"test/acc={acc} run_dir={summary['run_dir']}"

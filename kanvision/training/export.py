@@ -46,9 +46,14 @@ def export_run(
     epochs: int,
     wall_time_s: float,
     accelerator: str,
+    data_verified: bool = True,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``<run_dir>/<model>.safetensors`` and ``<model>.json`` (the pretrained metadata)."""
+    """Write ``<run_dir>/<model>.safetensors`` and ``<model>.json`` (the pretrained metadata).
+
+    With ``data_verified=False`` (md5 check skipped, e.g. the re-built offline CIFAR-10) the
+    accuracy is filed under ``"<dataset> (unverified copy)"``, never as the official one."""
+    split = data.folder if data_verified else f"{data.folder} (unverified copy)"
     run_dir = Path(run_dir)
     name = net.kanvision_cfg["model"]
     weights = save_pretrained(net, run_dir / f"{name}.safetensors")
@@ -63,7 +68,8 @@ def export_run(
         "mean": list(data.mean),
         "std": list(data.std),
         "dataset": data.name,
-        "metrics": {data.folder: {"acc@1": round(100 * test_acc, 2)}} if test_acc is not None else {},
+        "metrics": {split: {"acc@1": round(100 * test_acc, 2)}} if test_acc is not None else {},
+        "data_verified": data_verified,
         "epochs": epochs,
         "wall_time_s": round(wall_time_s, 1),
         "machine": machine_description(accelerator),
