@@ -78,10 +78,10 @@ class _KANConvNd(KANLayer):
     def forward(self, x: Tensor) -> Tensor:
         # dense channels-last input (free for a channels_last tensor) so the expand reads
         # and writes contiguous vectors
-        return self.kan_forward(x.movedim(1, -1).contiguous())
+        return self.kan_forward(self.select_input_channels(x, 1).movedim(1, -1).contiguous())
 
     def channels_last_samples(self, x: Tensor) -> Tensor:
-        return x.movedim(1, -1).reshape(-1, self.in_channels)
+        return self.select_input_channels(x, 1).movedim(1, -1).reshape(-1, self.in_channels)
 
     def can_fuse(self) -> bool:
         return self.fused and self.mix.padding_mode == "zeros" and not isinstance(self.mix.padding, str)

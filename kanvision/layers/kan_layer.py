@@ -45,6 +45,8 @@ class KANLayer(nn.Module):
         self.basis: Basis = create_basis(basis, in_features, **options)
         self.base_activation = base_activation() if self.basis.include_base else None
         self.expanded_per_input = self.basis.num_functions + int(self.basis.include_base)
+        # set by select_inputs (structural pruning): the input channels this layer still reads
+        self.register_buffer("input_index", None)
 
     def _finish_init(self, scale_base: float, scale_basis: float, device) -> None:
         """Called by subclasses once ``self.mix`` exists: basis to the device, then init."""
@@ -137,6 +139,37 @@ class KANLayer(nn.Module):
         p = magnitude / (total + 1e-12)
         ent = -(p * torch.log(p + 1e-12)).sum()
         return l1 * total + entropy * ent
+
+    # --- structural pruning -------------------------------------------------------------------
+
+    def select_input_channels(self, x: Tensor, dim: int) -> Tensor:
+        """``x`` reduced to the input channels kept by :meth:`select_inputs` (all if none)."""
+        return x if self.input_index is None else x.index_select(dim, self.input_index)
+
+    @torch.no_grad()
+    def select_inputs(self, index: Tensor) -> None:
+        """Keep only the input channels ``index`` (of the current inputs): their edges, basis
+        state and mix weights stay, the rest are removed, so the layer really has fewer
+        parameters. The layer still takes the full input and picks the kept channels itself,
+        so the modules around it are unchanged."""
+        if self.groups != 1 or getattr(self.basis, "groups", 1) != 1:
+            raise ValueError("input pruning needs an ungrouped layer (groups=1, no grouped rational basis)")
+        index = torch.as_tensor(index, dtype=torch.long, device=self.mix.weight.device)
+        channels = self.basis.in_features
+        kernel = tuple(self.mix.weight.shape[2:])
+        self._set_per_channel_coefficients(self._per_channel_coefficients()[index], kernel)
+        for name, tensor in [*self.basis.named_parameters(recurse=False), *self.basis.named_buffers(recurse=False)]:
+            if tensor is not None and tensor.dim() > 0 and tensor.shape[0] == channels:
+                value = tensor[index].clone()
+                if isinstance(tensor, nn.Parameter):
+                    setattr(self.basis, name, nn.Parameter(value, requires_grad=tensor.requires_grad))
+                else:
+                    setattr(self.basis, name, value)
+        self.basis.in_features = len(index)
+        for attr in ("in_features", "in_channels"):
+            if hasattr(self, attr):
+                setattr(self, attr, len(index))
+        self.input_index = index if self.input_index is None else self.input_index[index]
 
     # --- grid updates (bases with a grid, e.g. bspline) ----------------------------------------
 

@@ -60,10 +60,10 @@ class KANLinear(KANLayer):
         self._finish_init(scale_base, scale_basis, device)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.kan_forward(x)
+        return self.kan_forward(self.select_input_channels(x, -1))
 
     def channels_last_samples(self, x: Tensor) -> Tensor:
-        return x.reshape(-1, self.in_features)
+        return self.select_input_channels(x, -1).reshape(-1, self.in_features)
 
     def mix_forward(self, z: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         return F.linear(z, weight, bias)

@@ -21,11 +21,13 @@ from kanvision.models.factory import LayerFactory, kan_choices
 from kanvision.models.flops import count_flops
 from kanvision.models.matching import match_width, param_count, reference_params
 from kanvision.models.pretrained import (
+    apply_pruned_structure,
     default_tag_name,
     get_pretrained_cfg,
     list_pretrained,
     load_weights,
     read_checkpoint_metadata,
+    read_pruned_structure,
     save_pretrained,
 )
 from kanvision.models.registry import (
@@ -91,6 +93,7 @@ def create_model(
             f"use create_model('{saved_name}', pretrained=...)"
         )
     model = build_model(model_name, **{**saved_args, **explicit})
+    apply_pruned_structure(model, read_pruned_structure(path))
     return load_weights(model, path)
 
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
@@ -21,6 +22,7 @@ from kanvision.errors import CheckpointError, unknown_name
 
 METADATA_MODEL = "kanvision.model"
 METADATA_ARGS = "kanvision.args"
+METADATA_PRUNED = "kanvision.pruned"  # {KAN layer name: number of input channels kept}
 
 
 def checkpoint_dir() -> Path:
@@ -89,8 +91,35 @@ def read_checkpoint_metadata(path: str | os.PathLike) -> tuple[str, dict[str, An
     return meta[METADATA_MODEL], json.loads(meta.get(METADATA_ARGS, "{}"))
 
 
+def pruned_structure(model: nn.Module) -> dict[str, int]:
+    """``{layer name: kept input channels}`` of the KAN layers that were input-pruned."""
+    return {
+        name: int(m.input_index.numel())
+        for name, m in model.named_modules()
+        if getattr(m, "input_index", None) is not None
+    }
+
+
+def apply_pruned_structure(model: nn.Module, structure: dict[str, int]) -> nn.Module:
+    """Shrink the named KAN layers to their pruned input widths (weights and kept channel
+    indices are then loaded from the checkpoint)."""
+    modules = dict(model.named_modules())
+    for name, kept in structure.items():
+        if name not in modules or not hasattr(modules[name], "select_inputs"):
+            raise CheckpointError(f"pruned layer '{name}' is not a KAN layer of this model: the checkpoint is for another architecture")
+        modules[name].select_inputs(torch.arange(kept))
+    return model
+
+
+def read_pruned_structure(path: str | os.PathLike) -> dict[str, int]:
+    """The pruned structure stored in a kanvision safetensors file ({} if not pruned)."""
+    with safe_open(str(path), framework="pt") as f:
+        return json.loads((f.metadata() or {}).get(METADATA_PRUNED, "{}"))
+
+
 def save_pretrained(model: nn.Module, path: str | os.PathLike) -> Path:
-    """Write ``model``'s weights and its ``kanvision_cfg`` (name + args) to a safetensors file."""
+    """Write ``model``'s weights and its ``kanvision_cfg`` (name + args) to a safetensors file;
+    a pruned model also records which layers it pruned, so it loads back at its pruned size."""
     cfg = getattr(model, "kanvision_cfg", None)
     if cfg is None:
         raise CheckpointError(
@@ -99,11 +128,10 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(
-        state,
-        str(path),
-        metadata={METADATA_MODEL: cfg["model"], METADATA_ARGS: json.dumps(cfg["args"])},
-    )
+    metadata = {METADATA_MODEL: cfg["model"], METADATA_ARGS: json.dumps(cfg["args"])}
+    if structure := pruned_structure(model):
+        metadata[METADATA_PRUNED] = json.dumps(structure)
+    save_file(state, str(path), metadata=metadata)
     return path
 
 

@@ -19,6 +19,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from kanvision.data import ImageDataModule
 from kanvision.errors import KanvisionError
+from kanvision.inspect.callback import InspectCallback, InspectOptions
 from kanvision.runtime import tune_cpu_allocator
 from kanvision.training.callbacks import EpochThroughput
 from kanvision.training.export import export_run
@@ -73,6 +74,7 @@ class KanvisionCLI(LightningCLI):
         parser.link_arguments("data.img_size", "model.img_size", apply_on="instantiate")
         parser.add_class_arguments(RunLogging, "logging")
         parser.add_class_arguments(TrainingOptions, "training")
+        parser.add_class_arguments(InspectOptions, "inspect")
         parser.add_argument(
             "--ckpt_path",
             type=str | None,
@@ -125,6 +127,9 @@ class KanvisionCLI(LightningCLI):
             callbacks.append(LearningRateMonitor(logging_interval="step"))
         if self.options.ema_decay is not None:
             callbacks.append(EMAWeightAveraging(decay=self.options.ema_decay))
+        inspect_options: InspectOptions = self._get(self.config_init, "inspect")
+        if inspect_options.enabled:
+            callbacks.append(InspectCallback(inspect_options, self.run_dir / "inspect"))
         if self.options.compile:
             self.model.net.compile()
         return super()._instantiate_trainer(config, callbacks)

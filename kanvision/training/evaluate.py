@@ -94,27 +94,43 @@ def evaluate(model: nn.Module, data: ImageDataModule, device: torch.device) -> d
     }
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="evaluate.py", description=__doc__.splitlines()[0], exit_on_error=False)
+def add_model_and_data_arguments(parser: ArgumentParser) -> ArgumentParser:
+    """``--model``, ``--pretrained`` / ``--checkpoint``, ``--device`` and ``--data.*``: shared by
+    ``evaluate.py`` and ``python -m kanvision.inspect``."""
     parser.add_argument("--model", type=str, required=True, help="registered model name")
     parser.add_argument("--pretrained", type=str | None, default=None,
                         help="shipped weights tag (e.g. mnist), or 'default'")
     parser.add_argument("--checkpoint", type=str | None, default=None,
                         help="a .safetensors export or a train.py .ckpt")
-    parser.add_argument("--out", type=str | None, default=None,
-                        help="JSON file to write (default: eval-<model>-<dataset>.json)")
     parser.add_argument("--device", type=str, default="auto", help="auto, cpu or cuda")
     parser.add_class_arguments(ImageDataModule, "data")
     return parser
 
 
-def run(args: list[str] | None = None) -> dict[str, Any]:
-    parser = build_parser()
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="evaluate.py", description=__doc__.splitlines()[0], exit_on_error=False)
+    parser.add_argument("--out", type=str | None, default=None,
+                        help="JSON file to write (default: eval-<model>-<dataset>.json)")
+    return add_model_and_data_arguments(parser)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def parse(parser: ArgumentParser, args: list[str] | None) -> tuple[Any, ImageDataModule]:
+    """Parsed arguments and the instantiated datamodule, with one-line errors."""
     try:
         cfg = parser.parse_args(args)
     except Exception as e:  # noqa: BLE001  (jsonargparse raises its own error types)
-        raise KanvisionError(" ".join(str(e).split())[:400] + ". Fix: see python evaluate.py --help") from None
-    data = parser.instantiate_classes(cfg).data
+        raise KanvisionError(" ".join(str(e).split())[:400] + f". Fix: see {parser.prog} --help") from None
+    return cfg, parser.instantiate_classes(cfg).data
+
+
+def load_checked_model(cfg: Any, data: ImageDataModule) -> nn.Module:
+    """The requested weights in eval mode, checked to fit the data's channels and classes."""
     model = load_model(cfg.model, cfg.pretrained, cfg.checkpoint, data).eval()
     chans = model.kanvision_cfg["args"].get("in_chans", get_model_info(cfg.model).input_size[0])
     if chans != data.in_chans:
@@ -129,8 +145,13 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             f"the weights predict {classes} classes but {data.info.name} has {data.num_classes}: "
             "evaluate them on the dataset they were trained for"
         )
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          "cpu" if cfg.device == "auto" else cfg.device)
+    return model
+
+
+def run(args: list[str] | None = None) -> dict[str, Any]:
+    cfg, data = parse(build_parser(), args)
+    model = load_checked_model(cfg, data)
+    device = pick_device(cfg.device)
     report = {
         "model": cfg.model,
         "weights": cfg.checkpoint or f"{cfg.model}.{cfg.pretrained}",
