@@ -127,7 +127,7 @@ def test_plots_are_png_images_of_the_expected_size(tmp_path):
 def test_cli_on_the_shipped_checkpoint_writes_report_and_prunes(tiny_data, tmp_path):
     out = tmp_path / "inspect"
     summary = inspect_cli(["--model", "kan_convnet", "--pretrained", "mnist", "--data.name", "mnist",
-                           "--data.root", str(tiny_data), "--out", str(out), "--images", "64",
+                           "--data.root", str(tiny_data), "--data.val_size", "64", "--out", str(out), "--images", "64",
                            "--prune", "0.2", "--symbolic", "[features.0]"])
     report = Path(summary["report"]).read_text()
     for layer in ("features.0", "features.4", "head"):

@@ -3,7 +3,8 @@
     python -m kanvision.inspect --model kan_convnet --pretrained mnist --data.name mnist --out inspect/
 
 writes ``functions-<layer>.png``, ``importance-<layer>.png``, ``network.png`` (layers with at most
-64 channels), ``importance.csv`` and ``report.md`` into ``--out``, from ``--images`` test images.
+64 channels), ``importance.csv`` and ``report.md`` into ``--out``, from ``--images`` validation
+images (the split held out of the training set; the test set is only used for accuracy).
 With ``--prune T`` it also removes the inputs whose edges are all below ``T`` x the layer's
 strongest edge (``--zero_edges true``: and zeroes the weak edges of the rest), optionally
 fine-tunes (``--finetune_steps``), reports params and test accuracy before and after, and saves
@@ -56,10 +57,17 @@ def run(args: list[str] | None = None) -> dict:
     cfg, data = parse(build_parser(), args)
     start = time.perf_counter()
     model = load_checked_model(cfg, data)
+    data.setup("fit")  # importance comes from held-out training images, never from the test set
+    batches = []
+    for x, _ in data.val_dataloader():
+        batches.append(x)
+        if sum(len(b) for b in batches) >= cfg.images:
+            break
+    images = torch.cat(batches)[: cfg.images]
     data.setup("test")
-    images = torch.cat([x for x, _ in data.test_dataloader()][: -(-cfg.images // data.batch_size)])[: cfg.images]
     out = Path(cfg.out)
-    notes = [f"model: `{cfg.model}`, weights: `{cfg.checkpoint or cfg.pretrained}`, data: {data.info.name} test split"]
+    notes = [f"model: `{cfg.model}`, weights: `{cfg.checkpoint or cfg.pretrained}`; importance from "
+             f"{len(images)} {data.info.name} validation images (held out of training), accuracy on the test split"]
     summary: dict = {"out": str(out)}
     if cfg.prune is not None:
         device = pick_device(cfg.device)
