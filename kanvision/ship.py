@@ -8,11 +8,21 @@ Copies the run's exported weights and metadata to ``checkpoints/<model>.<tag>.*`
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 from pathlib import Path
 
 from kanvision.models.pretrained import checkpoint_dir, list_pretrained
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file, recorded with every shipped checkpoint and checked by the tests."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | None = None) -> Path:
@@ -32,6 +42,7 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
     first_for_model = not list_pretrained(f"{meta['model']}.*")
     meta.update(
         file=f"{name}.safetensors",
+        sha256=sha256(dest / f"{name}.safetensors"),
         tag=tag,
         default=first_for_model if default is None else default,
         results=str(results.relative_to(dest.parent)),

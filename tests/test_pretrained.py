@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 import kanvision
 from kanvision.errors import CheckpointError
+from kanvision.models import count_flops
+from kanvision.ship import sha256
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_round_trip_gives_identical_outputs(tmp_path):
@@ -42,6 +48,25 @@ def test_shipped_metadata_is_true(name):
     assert kanvision.count_params(model).total == cfg["num_params"]
     out = model.eval()(torch.zeros(1, *cfg["input_size"]))
     assert out.shape == (1, cfg["num_classes"])
+
+
+@pytest.mark.parametrize("name", kanvision.list_pretrained())
+def test_shipped_entry_is_backed_by_its_file_and_a_committed_run(name):
+    """File present with the recorded sha256, params and FLOPs recomputed from the model, and the
+    stated accuracy is the test/acc of a committed run (config and metrics.csv in results/)."""
+    cfg = kanvision.get_pretrained_cfg(name)
+    assert sha256(Path(cfg["file"])) == cfg["sha256"]
+    model = kanvision.create_model(name, pretrained=True)
+    assert count_flops(model, tuple(cfg["input_size"])) == cfg["flops"]
+    for config in cfg["config_files"]:
+        assert (ROOT / config).is_file(), config
+    run = ROOT / cfg["results"]
+    assert (run / "config.yaml").is_file()
+    with (run / "metrics.csv").open() as f:
+        test_accs = [round(100 * float(r["test/acc"]), 2) for r in csv.DictReader(f) if r.get("test/acc")]
+    (stated,) = [m["acc@1"] for m in cfg["metrics"].values()]
+    assert stated in test_accs, (stated, test_accs)
+    assert isinstance(cfg["seed"], int) and cfg["epochs"] > 0 and cfg["wall_time_s"] > 0 and cfg["machine"]
 
 
 def test_model_name_without_tag_loads_default_weights():

@@ -3,6 +3,7 @@ fit, then tests the best checkpoint, exports the weights and prints a one-line s
 
 from __future__ import annotations
 
+import csv
 import difflib
 import itertools
 import json
@@ -135,6 +136,21 @@ class KanvisionCLI(LightningCLI):
         return super()._instantiate_trainer(config, callbacks)
 
 
+def run_speed(run_dir: Path) -> dict[str, float]:
+    """Median epoch time and training throughput of a run, from its metrics.csv."""
+    path = run_dir / "metrics.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    speed = {}
+    for key, name in (("time/epoch_s", "epoch_time_s"), ("time/train_images_per_s", "train_images_per_s")):
+        values = sorted(float(r[key]) for r in rows if r.get(key))
+        if values:
+            speed[name] = round(values[len(values) // 2], 2)
+    return speed
+
+
 def check_config_files(args: list[str]) -> None:
     """Each ``--config FILE`` exists and is valid YAML, else a one-line error naming the file,
     line and column (jsonargparse's own message does not name the file)."""
@@ -192,7 +208,12 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             wall_time_s=wall,
             accelerator=type(trainer.accelerator).__name__.lower().removesuffix("accelerator"),
             data_verified=getattr(data, "verify_integrity", True),
-            extra={"best_checkpoint": Path(best).name if best else None},
+            extra={
+                "best_checkpoint": Path(best).name if best else None,
+                "seed": cli.config.get("seed_everything"),
+                "config_files": [str(c) for c in (cli.config.get("config") or [])],
+                **run_speed(cli.run_dir),
+            },
         )
     counts = model.param_counts()
     summary = {

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from kanvision.data.datasets import DatasetInfo
-from kanvision.models import count_params, save_pretrained
+from kanvision.models import count_flops, count_params, save_pretrained
+from kanvision.models.registry import build_model
 
 
 def machine_description(accelerator: str = "cpu") -> str:
@@ -35,6 +36,13 @@ def run_command() -> str:
     """The command line of this run, with the data-folder variable if it was set."""
     env = f"KANVISION_DATA={os.environ['KANVISION_DATA']} " if os.environ.get("KANVISION_DATA") else ""
     return env + " ".join(["python", *sys.argv])
+
+
+def model_flops(name: str, args: dict[str, Any], input_size: tuple[int, ...]) -> int:
+    """Forward FLOPs of one image, counted on a meta-device copy of the model (no compute)."""
+    with torch.device("meta"):
+        model = build_model(name, **args)
+    return count_flops(model, tuple(input_size))
 
 
 def export_run(
@@ -63,6 +71,7 @@ def export_run(
         "kan": net.kanvision_cfg["args"].get("kan", "bspline"),
         "args": net.kanvision_cfg["args"],
         "num_params": count_params(net).total,
+        "flops": model_flops(name, net.kanvision_cfg["args"], data.input_size),
         "num_classes": data.num_classes,
         "input_size": list(data.input_size),
         "mean": list(data.mean),
