@@ -66,8 +66,8 @@ def run(args: list[str] | None = None) -> dict:
     images = torch.cat(batches)[: cfg.images]
     data.setup("test")
     out = Path(cfg.out)
-    notes = [f"model: `{cfg.model}`, weights: `{cfg.checkpoint or cfg.pretrained}`; importance from "
-             f"{len(images)} {data.info.name} validation images (held out of training), accuracy on the test split"]
+    notes = [(f"model: `{cfg.model}`, weights: `{cfg.checkpoint or cfg.pretrained}`; importance from "
+             f"{len(images)} {data.info.name} validation images (held out of training), accuracy on the test split")]
     summary: dict = {"out": str(out)}
     if cfg.prune is not None:
         device = pick_device(cfg.device)
