@@ -50,6 +50,10 @@ class Run:
         return (self.dataset, self.split, self.model, self.kan, json.dumps(args, sort_keys=True), self.epochs)
 
 
+def _shown(folder: Path) -> str:
+    return str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder)
+
+
 def _median(rows: list[dict], key: str) -> float | None:
     values = sorted(float(r[key]) for r in rows if r.get(key))
     return values[len(values) // 2] if values else None
@@ -91,6 +95,22 @@ def _acc(accs: list[float]) -> str:
     return f"{statistics.mean(accs):.2f} +- {statistics.stdev(accs):.2f}"
 
 
+def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
+    """The best-scoring standard (or parameter-matched: width_mult set) twin run group of a
+    KAN row: same data, split, model and epochs, ``kan="none"``."""
+    keys = [k for k in groups if k[:3] == key[:3] and k[3] == "none" and k[5] == key[5]
+            and ("width_mult" in json.loads(k[4])) == matched]
+    return max(keys, key=means.get) if keys else None
+
+
+def _versus(groups: dict, means: dict, key: tuple, matched: bool) -> str:
+    twin = _twin(groups, means, key, matched)
+    gap = means[twin] - means[key]
+    who = "**twin wins**" if gap > 0 else "KAN wins" if gap < 0 else "tie"
+    kind = "matched twin" if matched else "standard twin"
+    return f"{kind} {means[twin]:.2f} ({groups[twin][0].params:,} params): {who}"
+
+
 def table(runs: list[Run]) -> list[list[str]]:
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
@@ -101,25 +121,20 @@ def table(runs: list[Run]) -> list[list[str]]:
         first = group[0]
         verdict = ""
         if first.kan != "none":
-            twins = [k for k in groups if k[:3] == key[:3] and k[3] == "none" and k[5] == key[5]]
-            if twins:
-                best = max(twins, key=means.get)
-                gap = means[best] - means[key]
-                who = "twin wins" if gap > 0 else "KAN wins" if gap < 0 else "tie"
-                verdict = f"{who} ({means[best]:.2f}, {groups[best][0].params:,} params)"
+            verdict = "; ".join(_versus(groups, means, key, matched) for matched in (False, True) if _twin(groups, means, key, matched))
         images = f"{first.images_per_s:,.0f}" if first.images_per_s else "-"
         rows.append([
             first.dataset + ("" if first.split.isalnum() or "(" not in first.split else " (unverified copy)"),
             f"`{first.model}`", first.kan, f"{first.params:,}", f"{first.flops / 1e6:,.1f}", str(first.epochs),
             f"{len(group)} / {len({r.seed for r in group})}", _acc([r.acc for r in group]),
             ("~" if first.approx_time else "") + f"{statistics.mean(r.epoch_s for r in group):.0f}",
-            images, verdict or "-", ", ".join(str(r.folder.relative_to(ROOT)) for r in group),
+            images, verdict or "-", ", ".join(_shown(r.folder) for r in group),
         ])
     return rows
 
 
 HEADERS = ["data", "model", "kan", "params", "MFLOPs", "epochs", "runs / seeds", "test acc %", "s/epoch",
-           "train img/s", "vs standard twin", "records"]
+           "train img/s", "vs twins (same epochs)", "records"]
 
 
 def main(argv: list[str] | None = None) -> int:
