@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import read_wandb_records  # noqa: F401  (shared helpers path)
 from PIL import Image
 from test_train import ROOT, tiny_args
 
