@@ -14,6 +14,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from collections.abc import Callable
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -30,3 +31,16 @@ def tune_cpu_allocator(mmap_threshold: int = 2**30, trim_threshold: int = 2**31 
         )
     except (OSError, AttributeError):
         return False
+
+
+def run_cli(run: Callable[[list[str] | None], object], args: list[str] | None = None) -> None:
+    """Entry point of every kanvision command: tune the allocator, then ``run(args)``; bad input
+    (a :class:`~kanvision.errors.KanvisionError`) ends with one ``error:`` line and exit 2."""
+    from kanvision.errors import KanvisionError
+
+    tune_cpu_allocator()
+    try:
+        run(args)
+    except KanvisionError as e:
+        sys.stderr.write(f"error: {e}\n")
+        sys.exit(2)

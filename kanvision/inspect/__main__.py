@@ -14,19 +14,17 @@ LAYER`` fits that layer's most important edges to formulas (R^2 per edge in the 
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import torch
 from jsonargparse import ArgumentParser
 
-from kanvision.errors import KanvisionError
 from kanvision.inspect.prune import accuracy, prune
 from kanvision.inspect.report import inspect_model
 from kanvision.inspect.training import finetune
 from kanvision.models import save_pretrained
-from kanvision.runtime import tune_cpu_allocator
+from kanvision.runtime import run_cli
 from kanvision.training.evaluate import (
     add_model_and_data_arguments,
     load_checked_model,
@@ -96,12 +94,8 @@ def run(args: list[str] | None = None) -> dict:
 
 
 def main(args: list[str] | None = None) -> None:
-    tune_cpu_allocator()
-    try:
-        run(args)
-    except KanvisionError as e:
-        sys.stderr.write(f"error: {e}\n")
-        sys.exit(2)
+    """Entry point: bad input ends with a one-line ``error:`` message and exit status 2."""
+    run_cli(run, args)
 
 
 if __name__ == "__main__":

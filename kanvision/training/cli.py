@@ -21,7 +21,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from kanvision.data import ImageDataModule
 from kanvision.errors import KanvisionError
 from kanvision.inspect.callback import InspectCallback, InspectOptions
-from kanvision.runtime import tune_cpu_allocator
+from kanvision.runtime import run_cli
 from kanvision.training.callbacks import EpochThroughput
 from kanvision.training.export import export_run
 from kanvision.training.loggers import (
@@ -241,9 +241,4 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
 
 def main(args: list[str] | None = None) -> None:
     """Entry point: bad input ends with a one-line ``error:`` message and exit status 2."""
-    tune_cpu_allocator()
-    try:
-        run(args)
-    except KanvisionError as e:
-        sys.stderr.write(f"error: {e}\n")
-        sys.exit(2)
+    run_cli(run, args)

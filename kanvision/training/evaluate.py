@@ -9,7 +9,6 @@ only, data loading excluded).
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from kanvision.data import ImageDataModule
 from kanvision.errors import CheckpointError, KanvisionError
 from kanvision.models import count_flops, count_params, create_model, get_model_info
 from kanvision.models.pretrained import default_tag_name
-from kanvision.runtime import tune_cpu_allocator
+from kanvision.runtime import run_cli
 from kanvision.training.resume import load_lightning_checkpoint
 
 
@@ -175,9 +174,4 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
 
 def main(args: list[str] | None = None) -> None:
     """Entry point: bad input ends with a one-line ``error:`` message and exit status 2."""
-    tune_cpu_allocator()
-    try:
-        run(args)
-    except KanvisionError as e:
-        sys.stderr.write(f"error: {e}\n")
-        sys.exit(2)
+    run_cli(run, args)
