@@ -19,6 +19,11 @@ from kanvision.layers import KANLayer
 from kanvision.layers.fused import expand_values
 
 
+def channel_dim(layer: KANLayer) -> int:
+    """The channel dimension of a layer's input: 1 for convs (N, C, ...), -1 for linears."""
+    return 1 if layer.mix.weight.dim() > 2 else -1
+
+
 def kan_layers(model: nn.Module) -> dict[str, KANLayer]:
     """Every KAN layer of ``model`` by its module name, in forward-definition order."""
     return {name: m for name, m in model.named_modules() if isinstance(m, KANLayer)}
@@ -33,7 +38,7 @@ def collect_inputs(model: nn.Module, x: Tensor, names: list[str] | None = None) 
     captured: dict[str, Tensor] = {}
     hooks = [
         layers[n].register_forward_pre_hook(
-            lambda m, args, n=n: captured.__setitem__(n, m.select_input_channels(args[0], 1 if m.mix.weight.dim() > 2 else -1))
+            lambda m, args, n=n: captured.__setitem__(n, m.select_input_channels(args[0], channel_dim(m)))
         )
         for n in names
     ]
@@ -50,7 +55,7 @@ def collect_inputs(model: nn.Module, x: Tensor, names: list[str] | None = None) 
 
 def channel_samples(layer: KANLayer, inputs: Tensor) -> Tensor:
     """A layer's (already channel-selected) input as ``(N, C)`` samples per input channel."""
-    if layer.mix.weight.dim() > 2:
+    if channel_dim(layer) == 1:
         return inputs.movedim(1, -1).reshape(-1, inputs.shape[1])
     return inputs.reshape(-1, inputs.shape[-1])
 

@@ -26,7 +26,7 @@ from kanvision.runtime import run_cli
 from kanvision.training.resume import load_lightning_checkpoint
 
 
-def model_from_lightning_checkpoint(name: str, path: Path, data: ImageDataModule) -> nn.Module:
+def model_from_lightning_checkpoint(name: str, path: Path) -> nn.Module:
     """Rebuild the network of a train.py checkpoint from its hyper-parameters and load it."""
     ckpt = load_lightning_checkpoint(path)
     hp = ckpt.get("hyper_parameters", {})
@@ -48,7 +48,7 @@ def model_from_lightning_checkpoint(name: str, path: Path, data: ImageDataModule
     return model
 
 
-def load_model(name: str, pretrained: str | None, checkpoint: str | None, data: ImageDataModule) -> nn.Module:
+def load_model(name: str, pretrained: str | None, checkpoint: str | None) -> nn.Module:
     """The model with the requested weights (exactly one of ``pretrained`` / ``checkpoint``)."""
     if (pretrained is None) == (checkpoint is None):
         raise KanvisionError("give exactly one of --pretrained TAG and --checkpoint PATH")
@@ -57,7 +57,7 @@ def load_model(name: str, pretrained: str | None, checkpoint: str | None, data: 
         return create_model(tagged, pretrained=True)
     path = Path(checkpoint)
     if path.suffix == ".ckpt":
-        return model_from_lightning_checkpoint(name, path, data)
+        return model_from_lightning_checkpoint(name, path)
     return create_model(name, pretrained=str(path))
 
 
@@ -130,7 +130,7 @@ def parse(parser: ArgumentParser, args: list[str] | None) -> tuple[Any, ImageDat
 
 def load_checked_model(cfg: Any, data: ImageDataModule) -> nn.Module:
     """The requested weights in eval mode, checked to fit the data's channels and classes."""
-    model = load_model(cfg.model, cfg.pretrained, cfg.checkpoint, data).eval()
+    model = load_model(cfg.model, cfg.pretrained, cfg.checkpoint).eval()
     chans = model.kanvision_cfg["args"].get("in_chans", get_model_info(cfg.model).input_size[0])
     if chans != data.in_chans:
         raise CheckpointError(
