@@ -66,7 +66,7 @@ _GRAY_28 = {"num_classes": 10, "in_chans": 1, "input_size": (1, 28, 28)}
 register_dataset(DatasetInfo("mnist", datasets.MNIST, "MNIST", **_GRAY_28,
                              mean=(0.1307,), std=(0.3081,)))
 register_dataset(DatasetInfo("fashion_mnist", datasets.FashionMNIST, "FashionMNIST", **_GRAY_28,
-                             mean=(0.2860,), std=(0.3530,)))
+                             mean=(0.2860,), std=(0.3530,), preprocess=transforms.CLOTHES))
 register_dataset(DatasetInfo("kmnist", datasets.KMNIST, "KMNIST", **_GRAY_28,
                              mean=(0.1918,), std=(0.3483,)))
 register_dataset(DatasetInfo(

@@ -64,6 +64,8 @@ def resized_crop_flip(size: int, native: int) -> list:
 DIGITS = Preprocess(resize_if_needed, light_affine, augment_by_default=False)
 OBJECTS_32 = Preprocess(resize_if_needed, pad_crop_flip, augment_by_default=True)
 DIGITS_32 = Preprocess(resize_if_needed, pad_crop, augment_by_default=True)  # no flips: digits
+# clothes may flip; off by default so the shipped no-augmentation Fashion-MNIST runs keep their recipe
+CLOTHES = Preprocess(resize_if_needed, pad_crop_flip, augment_by_default=False)
 NATURAL = Preprocess(resize_center_crop, resized_crop_flip, augment_by_default=True)
 SYNTHETIC = Preprocess(resize_if_needed, resize_if_needed, augment_by_default=False)
 

@@ -14,6 +14,7 @@ from kanvision.models import convkan as _convkan  # noqa: F401
 from kanvision.models import convnet as _convnet  # noqa: F401
 from kanvision.models import kat as _kat  # noqa: F401
 from kanvision.models import resnet as _resnet  # noqa: F401
+from kanvision.models import sepnet as _sepnet  # noqa: F401
 from kanvision.models import vgg as _vgg  # noqa: F401
 from kanvision.models import vit as _vit  # noqa: F401
 from kanvision.models.counting import ParamCount, count_params
