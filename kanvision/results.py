@@ -45,9 +45,21 @@ class Run:
     machine: str
 
     @property
+    def options(self) -> dict:
+        """The model arguments that tell runs of one model apart (basis options, width)."""
+        return {k: v for k, v in self.args.items() if k not in ("num_classes", "in_chans", "img_size", "kan")}
+
+    @property
     def key(self) -> tuple:
-        args = {k: v for k, v in self.args.items() if k not in ("num_classes", "in_chans", "img_size")}
-        return (self.dataset, self.split, self.model, self.kan, json.dumps(args, sort_keys=True), self.epochs)
+        return (self.dataset, self.split, self.model, self.kan, json.dumps(self.options, sort_keys=True), self.epochs)
+
+
+def _kan_label(run: Run) -> str:
+    """``kan`` plus the options that set this run apart, e.g. ``bspline (grid_size=3, ...)``."""
+    shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in run.options.items()}
+    if not shown:
+        return run.kan
+    return f"{run.kan} ({', '.join(f'{k}={v}' for k, v in sorted(shown.items()))})"
 
 
 def _shown(folder: Path) -> str:
@@ -125,16 +137,16 @@ def table(runs: list[Run]) -> list[list[str]]:
         images = f"{first.images_per_s:,.0f}" if first.images_per_s else "-"
         rows.append([
             first.dataset + ("" if first.split.isalnum() or "(" not in first.split else " (unverified copy)"),
-            f"`{first.model}`", first.kan, f"{first.params:,}", f"{first.flops / 1e6:,.1f}", str(first.epochs),
+            f"`{first.model}`", _kan_label(first), f"{first.params:,}", f"{first.flops / 1e6:,.1f}", str(first.epochs),
             f"{len(group)} / {len({r.seed for r in group})}", _acc([r.acc for r in group]),
             ("~" if first.approx_time else "") + f"{statistics.mean(r.epoch_s for r in group):.0f}",
-            images, verdict or "-", ", ".join(_shown(r.folder) for r in group),
+            images, first.machine.replace("2-core CPU (AMD EPYC), ", "CPU, ").replace(" 1 torch threads", " 1 torch thread"), verdict or "-", ", ".join(_shown(r.folder) for r in group),
         ])
     return rows
 
 
 HEADERS = ["data", "model", "kan", "params", "MFLOPs", "epochs", "runs / seeds", "test acc %", "s/epoch",
-           "train img/s", "vs twins (same epochs)", "records"]
+           "train img/s", "machine", "vs twins (same epochs)", "records"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,8 @@ def test_seeds_are_averaged_and_the_twin_verdict_is_plain(tmp_path):
     rows = table(collect(tmp_path))
     kan = next(r for r in rows if r[2] == "bspline")
     assert kan[6] == "3 / 3" and kan[7] == "89.00 +- 1.00" and kan[8] == "9"
-    assert "standard twin 89.50" in kan[10] and "matched twin 91.00" in kan[10]
-    assert kan[10].count("**twin wins**") == 2
+    assert kan[10] == "test"  # the machine column
+    assert "standard twin 89.50" in kan[11] and "matched twin 91.00" in kan[11]
+    assert kan[11].count("**twin wins**") == 2
     assert len(rows) == 3
+    assert any(r[2] == "none (width_mult=4.8)" for r in rows)  # the matched twin is told apart

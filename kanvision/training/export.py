@@ -29,7 +29,8 @@ def machine_description(accelerator: str = "cpu") -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()}-core CPU ({cpu}), {torch.get_num_threads()} torch threads"
+    threads = torch.get_num_threads()
+    return f"{os.cpu_count()}-core CPU ({cpu}), {threads} torch thread{'s' * (threads != 1)}"
 
 
 def run_command() -> str:
