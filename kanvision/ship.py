@@ -39,7 +39,14 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
     if log is not None:
         shutil.copy2(log, results / "train.log")
     shutil.copy2(run_dir / meta["file"], dest / f"{name}.safetensors")
-    first_for_model = not list_pretrained(f"{meta['model']}.*")
+    others = [n for n in list_pretrained(f"{meta['model']}.*") if n != name]
+    if default:  # one default per model: the others give it up
+        for other in others:
+            other_file = dest / f"{other}.json"
+            other_meta = json.loads(other_file.read_text())
+            if other_meta.get("default"):
+                other_file.write_text(json.dumps({**other_meta, "default": False}, indent=2) + "\n")
+    first_for_model = not others
     meta.update(
         file=f"{name}.safetensors",
         sha256=sha256(dest / f"{name}.safetensors"),
@@ -56,8 +63,10 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path, help="a run directory written by train.py")
     parser.add_argument("--tag", required=True, help="weights tag, usually the dataset")
     parser.add_argument("--log", type=Path, help="console log of the run to keep with it")
+    parser.add_argument("--default", action="store_true",
+                        help="make it the model's default weights (create_model(model, pretrained=True))")
     args = parser.parse_args()
-    print(ship(args.run_dir, args.tag, log=args.log))
+    print(ship(args.run_dir, args.tag, log=args.log, default=True if args.default else None))
 
 
 if __name__ == "__main__":

@@ -199,6 +199,17 @@ def test_listing_cli(capsys):
     assert list_main(["nothing_*"]) == 2
 
 
+def test_pretrained_listing_cli(capsys):
+    """Every shipped entry is listed from its metadata; an empty match is an error."""
+    assert list_main(["--pretrained", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    for name in kanvision.list_pretrained():
+        cfg = kanvision.get_pretrained_cfg(name)
+        (acc,) = (m["acc@1"] for m in cfg["metrics"].values())
+        assert f"| `{name}`" in out and f"| {cfg['num_params']:,} |" in out and f"| {acc:.2f} |" in out
+    assert list_main(["no_such.*", "--pretrained"]) == 2
+
+
 def test_list_models_pattern():
     assert "kan_convnet" in kanvision.list_models("kan_*")
     assert kanvision.list_models("no_such_*") == []

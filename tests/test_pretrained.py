@@ -91,3 +91,29 @@ def test_checkpoints_folder_from_env(tmp_path, monkeypatch):
     assert kanvision.get_pretrained_cfg("kan_convnet")["file"].endswith("kan_convnet.demo.safetensors")
     with pytest.raises(kanvision.KanvisionError, match="unknown pretrained weights"):
         kanvision.create_model("kan_convnet.nope", pretrained=True)
+
+
+def _fake_run(folder: Path, acc: float) -> Path:
+    """A run directory as train.py leaves it: weights, metadata, config and metrics."""
+    folder.mkdir(parents=True)
+    kanvision.save_pretrained(kanvision.create_model("kkan_small", kan="none"), folder / "kkan_small.safetensors")
+    meta = {"model": "kkan_small", "kan": "none", "file": "kkan_small.safetensors", "metrics": {"MNIST": {"acc@1": acc}}}
+    (folder / "kkan_small.json").write_text(json.dumps(meta))
+    (folder / "config.yaml").write_text("seed_everything: 0\n")
+    (folder / "metrics.csv").write_text("epoch,test/acc\n0,0.9\n")
+    return folder
+
+
+def test_ship_copies_records_and_keeps_one_default_per_model(tmp_path, monkeypatch):
+    from kanvision.ship import ship
+
+    monkeypatch.setenv("KANVISION_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    first = json.loads(ship(_fake_run(tmp_path / "a", 98.0), "mnist").read_text())
+    assert first["default"] and first["results"] == "results/mnist/kkan_small-none"
+    assert (tmp_path / "results/mnist/kkan_small-none/metrics.csv").is_file()
+    assert first["sha256"] == sha256(tmp_path / "checkpoints/kkan_small.mnist.safetensors")
+    second = json.loads(ship(_fake_run(tmp_path / "b", 99.0), "mnist-long").read_text())
+    assert not second["default"]  # the first entry stays the default unless asked
+    ship(_fake_run(tmp_path / "c", 99.0), "mnist-long", default=True)
+    assert kanvision.list_pretrained("kkan_small.*") == ["kkan_small.mnist", "kkan_small.mnist-long"]
+    assert kanvision.models.pretrained.default_tag_name("kkan_small") == "kkan_small.mnist-long"

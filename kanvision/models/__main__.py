@@ -3,6 +3,8 @@
 Columns: name, native input, params and FLOPs with a KAN basis (``--kan``, default bspline) and
 as the standard twin (``kan="none"``), and the pretrained tags that exist. Models are built on
 the meta device, so listing even the 100M-parameter ones takes seconds and no memory.
+``--pretrained`` lists the shipped weights instead, from their metadata: what each is, its
+test accuracy, how long and where it trained, and the run record behind it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 from kanvision.errors import KanvisionError
 from kanvision.models.factory import check_kan
 from kanvision.models.flops import count_flops
-from kanvision.models.pretrained import list_pretrained
+from kanvision.models.pretrained import get_pretrained_cfg, list_pretrained
 from kanvision.models.registry import build_model, get_model_info, list_models
 
 HEADERS = ("model", "input", "default kan", "params ({kan})", "params (none)", "MFLOPs ({kan})",
@@ -54,6 +56,39 @@ def model_rows(pattern: str = "*", kan: str = "bspline") -> list[tuple[str, ...]
     return rows
 
 
+PRETRAINED_HEADERS = ("weights", "data", "kan", "params", "MFLOPs", "test acc %", "epochs", "seed",
+                      "s/epoch", "machine", "record")
+
+
+def _kan_options(cfg: dict) -> str:
+    """``bspline`` or ``none``, with a matched twin's width: enough to tell entries apart."""
+    width = cfg["args"].get("width_mult")
+    return cfg["kan"] + (f" (width_mult={width:.3g})" if width else "")
+
+
+def pretrained_rows(pattern: str = "*") -> list[tuple[str, ...]]:
+    """One row per shipped entry matching ``pattern``, read from its metadata."""
+    rows = []
+    for name in list_pretrained(pattern):
+        cfg = get_pretrained_cfg(name)
+        (acc,) = (m["acc@1"] for m in cfg["metrics"].values())
+        epoch_s = cfg.get("epoch_time_s")
+        rows.append((
+            f"`{name}`" + (" (default)" if cfg.get("default") else ""),
+            cfg["dataset"],
+            _kan_options(cfg),
+            f"{cfg['num_params']:,}",
+            f"{cfg['flops'] / 1e6:,.1f}" if cfg.get("flops") else "-",
+            f"{acc:.2f}",
+            str(cfg.get("epochs", "-")),
+            str(cfg.get("seed", "-")),
+            f"{epoch_s:.0f}" if epoch_s else "-",
+            str(cfg.get("machine", "-")).replace(" 1 torch threads", " 1 torch thread"),
+            cfg.get("results", "-"),
+        ))
+    return rows
+
+
 def format_table(rows: Sequence[Sequence[str]], headers: Sequence[str], markdown: bool) -> str:
     if markdown:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -73,7 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("pattern", nargs="?", default="*", help="shell-style name filter, e.g. 'vit_*'")
     parser.add_argument("--kan", default="bspline", help="basis family for the KAN columns")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument("--pretrained", action="store_true",
+                        help="list the shipped weights (pattern matches '<model>.<tag>')")
     args = parser.parse_args(argv)
+    if args.pretrained:
+        rows = pretrained_rows(args.pattern)
+        if not rows:
+            print(f"error: no shipped weights match '{args.pattern}': see kanvision.list_pretrained()", file=sys.stderr)
+            return 2
+        print(format_table(rows, PRETRAINED_HEADERS, args.markdown))
+        print(f"\n{len(rows)} shipped weights; test accuracy on the dataset's official test split.")
+        return 0
     try:
         rows = model_rows(args.pattern, args.kan)
     except KanvisionError as e:
