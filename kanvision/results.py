@@ -7,6 +7,14 @@ with n - 1), with the number of runs and of distinct seeds. Each KAN row names i
 plainly when the twin wins. Params and FLOPs (one image, forward) are recomputed from the
 model; time per epoch and images/s come from the run (``time/*`` in metrics.csv, or wall time /
 epochs for runs that predate them, marked ``~``).
+
+``--targets`` prints the accuracy-target table instead: for each target (dataset, parameter
+budget, accuracy), the best KAN row within the budget (rows with the most seeds first), whether
+its mean reaches the target, its parameter-matched twin, and the loop that repeats it.
+
+``--readme README.md`` writes all three tables (targets, shipped weights, all runs) into the
+README between ``<!-- kanvision.results:NAME -->`` and ``<!-- /kanvision.results:NAME -->``
+markers, so the README's numbers are always the committed records' numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +22,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
+import shlex
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -43,6 +53,7 @@ class Run:
     approx_time: bool
     images_per_s: float | None
     machine: str
+    command: str | None = None
 
     @property
     def options(self) -> dict:
@@ -92,7 +103,7 @@ def read_run(folder: Path) -> Run | None:
         flops=meta.get("flops") or model_flops(meta["model"], meta["args"], tuple(meta["input_size"])),
         epoch_s=epoch_s if epoch_s is not None else meta["wall_time_s"] / max(meta["epochs"], 1),
         approx_time=epoch_s is None, images_per_s=_median(rows, "time/train_images_per_s"),
-        machine=meta.get("machine", "?"),
+        machine=meta.get("machine", "?"), command=meta.get("command"),
     )
 
 
@@ -108,11 +119,18 @@ def _acc(accs: list[float]) -> str:
 
 
 def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
-    """The best-scoring standard (or parameter-matched: width_mult set) twin run group of a
-    KAN row: same data, split, model and epochs, ``kan="none"``."""
+    """The twin run group of a KAN row: same data, split, model and epochs, ``kan="none"``.
+    The standard twin is the best-scoring one; the parameter-matched twin (``width_mult`` set)
+    is the one closest in params (so a gram row meets the twin matched to gram, not to bspline),
+    the best-scoring among equals."""
     keys = [k for k in groups if k[:3] == key[:3] and k[3] == "none" and k[5] == key[5]
             and ("width_mult" in json.loads(k[4])) == matched]
-    return max(keys, key=means.get) if keys else None
+    if not keys:
+        return None
+    if not matched:
+        return max(keys, key=means.get)
+    params = groups[key][0].params
+    return min(keys, key=lambda k: (abs(groups[k][0].params - params), -means[k]))
 
 
 def _versus(groups: dict, means: dict, key: tuple, matched: bool) -> str:
@@ -145,19 +163,111 @@ def table(runs: list[Run]) -> list[list[str]]:
     return rows
 
 
+@dataclass(frozen=True)
+class Target:
+    dataset: str
+    max_params: int
+    min_acc: float
+
+    def __str__(self) -> str:
+        return f"{self.dataset}: >= {self.min_acc}% with <= {self.max_params:,} params"
+
+
+TARGETS = (Target("mnist", 100_000, 99.5), Target("fashion_mnist", 100_000, 92.5), Target("fashion_mnist", 10_000, 90.0))
+
+
+def seeds_loop(command: str | None, seeds: int = 3) -> str:
+    """The run's train.py command as a loop over seeds, without its seed, log folder, progress
+    bar and environment (``KANVISION_DATA``): what a reader types to repeat the row."""
+    if not command:
+        return "-"
+    words, kept = shlex.split(command), []
+    while words:
+        word = words.pop(0)
+        if word in ("--seed_everything", "--logging.save_dir", "--trainer.enable_progress_bar"):
+            words.pop(0)
+        elif "=" not in word or word.startswith("-"):
+            kept.append(word)
+    return f"for s in {' '.join(map(str, range(seeds)))}; do {shlex.join(kept)} --seed_everything $s; done"
+
+
+def target_table(runs: list[Run], targets: tuple[Target, ...] = TARGETS) -> list[list[str]]:
+    """One row per target: the best KAN run group within the budget and how it fares."""
+    groups: dict[tuple, list[Run]] = defaultdict(list)
+    for run in runs:
+        groups[run.key].append(run)
+    means = {k: statistics.mean(r.acc for r in g) for k, g in groups.items()}
+    rows = []
+    for target in targets:
+        fits = [k for k, g in groups.items() if k[0] == target.dataset and k[3] != "none"
+                and g[0].params <= target.max_params]
+        if not fits:
+            rows.append([str(target), "no run yet", "-", "-", "-", "-", "-", "-"])
+            continue
+        best = max(fits, key=lambda k: (len(groups[k]), means[k]))
+        group, twin = groups[best], _twin(groups, means, best, matched=True)
+        accs = [r.acc for r in group]
+        met = "**yes**" if means[best] >= target.min_acc else f"no ({target.min_acc - means[best]:.2f} short)"
+        versus = "-"
+        if twin:
+            twin_accs = [r.acc for r in groups[twin]]
+            who = "**twin wins**" if means[twin] > means[best] else "KAN wins"
+            versus = f"{_acc(twin_accs)} ({len(twin_accs)} seed{'s' * (len(twin_accs) > 1)}, {groups[twin][0].params:,} params): {who}"
+        rows.append([
+            str(target), f"`{group[0].model}` {_kan_label(group[0])}", f"{group[0].params:,}", str(group[0].epochs),
+            f"{_acc(accs)} ({len(accs)} seed{'s' * (len(accs) > 1)})", met, versus, f"`{seeds_loop(group[0].command)}`",
+        ])
+    return rows
+
+
+TARGET_HEADERS = ["target", "best KAN model within budget", "params", "epochs", "test acc %", "met",
+                  "parameter-matched twin (same epochs)", "repeat"]
+
 HEADERS = ["data", "model", "kan", "params", "MFLOPs", "epochs", "runs / seeds", "test acc %", "s/epoch",
            "train img/s", "machine", "vs twins (same epochs)", "records"]
+
+
+def markdown(headers: list[str] | tuple[str, ...], rows: list) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def readme_tables(results: Path = ROOT / "results") -> dict[str, str]:
+    """The README's generated tables by marker name."""
+    from kanvision.models.__main__ import PRETRAINED_HEADERS, pretrained_rows
+
+    runs = collect(results)
+    return {"targets": markdown(TARGET_HEADERS, target_table(runs)),
+            "pretrained": markdown(PRETRAINED_HEADERS, pretrained_rows()),
+            "runs": markdown(HEADERS, table(runs))}
+
+
+def fill_readme(text: str, tables: dict[str, str]) -> str:
+    """``text`` with each marked block replaced by its table; a missing marker is an error."""
+    for name, body in tables.items():
+        pattern = re.compile(rf"(<!-- kanvision\.results:{name} -->\n).*?(<!-- /kanvision\.results:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"no '<!-- kanvision.results:{name} -->' ... '<!-- /kanvision.results:{name} -->' block "
+                             "in the README: add the two marker lines where the table goes")
+        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kanvision.results", description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=ROOT / "results")
+    parser.add_argument("--targets", action="store_true", help="print the accuracy-target table")
+    parser.add_argument("--readme", type=Path, help="rewrite the marked tables in this README instead of printing")
     args = parser.parse_args(argv)
-    rows = table(collect(args.results))
-    print("| " + " | ".join(HEADERS) + " |")
-    print("|" + "---|" * len(HEADERS))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    if args.readme:
+        try:
+            args.readme.write_text(fill_readme(args.readme.read_text(), readme_tables(args.results)))
+        except ValueError as e:
+            parser.exit(2, f"error: {e}\n")
+        print(f"rewrote the results tables in {args.readme}")
+        return 0
+    runs = collect(args.results)
+    print(markdown(TARGET_HEADERS, target_table(runs)) if args.targets else markdown(HEADERS, table(runs)))
     return 0
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+
+import pytest
 from pathlib import Path
 
-from kanvision.results import collect, table
+from kanvision.results import ROOT, Target, collect, fill_readme, readme_tables, seeds_loop, table, target_table
 
 
-def write_run(folder: Path, kan: str, acc: float, seed: int, args: dict | None = None) -> None:
+def write_run(folder: Path, kan: str, acc: float, seed: int, args: dict | None = None, params: int = 1000) -> None:
     folder.mkdir(parents=True)
-    meta = {"model": "kkan_small", "kan": kan, "args": {"kan": kan, **(args or {})}, "num_params": 1000,
+    meta = {"model": "kkan_small", "kan": kan, "args": {"kan": kan, **(args or {})}, "num_params": params,
             "input_size": [1, 28, 28], "dataset": "fashion_mnist", "metrics": {"FashionMNIST": {"acc@1": acc}},
-            "epochs": 10, "wall_time_s": 100.0, "seed": seed, "machine": "test"}
+            "epochs": 10, "wall_time_s": 100.0, "seed": seed, "machine": "test",
+            "command": f"KANVISION_DATA=/data python train.py --config c.yaml --seed_everything {seed} --logging.save_dir runs/x"}
     (folder / "kkan_small.json").write_text(json.dumps(meta))
     (folder / "metrics.csv").write_text("epoch,step,time/epoch_s,time/train_images_per_s,test/acc\n"
                                         f"0,10,9.0,6000,\n0,10,,,{acc / 100}\n")
@@ -31,3 +34,49 @@ def test_seeds_are_averaged_and_the_twin_verdict_is_plain(tmp_path):
     assert kan[11].count("**twin wins**") == 2
     assert len(rows) == 3
     assert any(r[2] == "none (width_mult=4.8)" for r in rows)  # the matched twin is told apart
+
+
+def test_each_kan_row_meets_the_twin_matched_to_its_own_size(tmp_path):
+    write_run(tmp_path / "bspline", "bspline", 90.0, 0, params=1000)
+    write_run(tmp_path / "gram", "gram", 89.0, 0, params=500)
+    write_run(tmp_path / "matched-bspline", "none", 92.0, 0, {"width_mult": 4.8}, params=990)
+    write_run(tmp_path / "matched-gram", "none", 88.0, 0, {"width_mult": 3.1}, params=505)
+    rows = {r[2]: r[11] for r in table(collect(tmp_path))}
+    assert rows["bspline"] == "matched twin 92.00 (990 params): **twin wins**"
+    assert rows["gram"] == "matched twin 88.00 (505 params): KAN wins"
+
+
+def test_target_rows_pick_the_best_kan_within_budget_and_say_if_met(tmp_path):
+    for seed, acc in enumerate((90.0, 91.0, 92.0)):
+        write_run(tmp_path / f"small-s{seed}", "bspline", acc, seed, params=9_000)
+    write_run(tmp_path / "big", "gram", 95.0, 0, params=50_000)
+    write_run(tmp_path / "matched", "none", 92.0, 0, {"width_mult": 2.0}, params=9_100)
+    small, big, none = target_table(collect(tmp_path), (Target("fashion_mnist", 10_000, 90.5),
+                                                       Target("fashion_mnist", 100_000, 96.0),
+                                                       Target("mnist", 100_000, 99.0)))
+    assert small[1].startswith("`kkan_small` bspline") and small[4] == "91.00 +- 1.00 (3 seeds)"
+    assert small[5] == "**yes**" and "**twin wins**" in small[6]
+    assert small[7] == "`for s in 0 1 2; do python train.py --config c.yaml --seed_everything $s; done`"
+    assert big[1].startswith("`kkan_small` bspline")  # 3 seeds beat one better-scoring seed
+    assert big[5] == "no (5.00 short)"
+    assert none[1] == "no run yet"
+
+
+def test_seeds_loop_keeps_the_options_that_change_the_run():
+    cmd = "KANVISION_DATA=/d python train.py --config a.yaml --trainer.max_epochs 40 --seed_everything 2 --logging.save_dir r"
+    assert seeds_loop(cmd, 2) == "for s in 0 1; do python train.py --config a.yaml --trainer.max_epochs 40 --seed_everything $s; done"
+    assert seeds_loop(None) == "-"
+
+
+def test_fill_readme_replaces_only_the_marked_block():
+    text = "a\n<!-- kanvision.results:runs -->\nold\ntable\n<!-- /kanvision.results:runs -->\nb\n"
+    assert fill_readme(text, {"runs": "| new |"}) == "a\n<!-- kanvision.results:runs -->\n| new |\n<!-- /kanvision.results:runs -->\nb\n"
+    with pytest.raises(ValueError, match="kanvision.results:targets"):
+        fill_readme(text, {"targets": "x"})
+
+
+def test_readme_tables_match_the_committed_records():
+    """The README's results tables are what ``python -m kanvision.results --readme README.md``
+    writes from results/ and checkpoints/: rerun it after adding a run."""
+    readme = (ROOT / "README.md").read_text()
+    assert fill_readme(readme, readme_tables()) == readme
