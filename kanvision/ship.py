@@ -25,6 +25,15 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def collapse_redraws(log: bytes) -> bytes:
+    """A console log with each progress-bar line (redrawn with ``\\r``) kept in its final state.
+
+    The bars' redraws make a log of a few epochs megabytes long; their last state keeps every
+    epoch's summary (loss, val/acc, time) that a reader of the record needs.
+    """
+    return b"\n".join(line.rsplit(b"\r", 1)[-1] for line in log.split(b"\n"))
+
+
 def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | None = None) -> Path:
     """Copy a run's weights to the checkpoint folder and its records to ``results/``."""
     (meta_file,) = [p for p in run_dir.glob("*.json")]
@@ -37,7 +46,7 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
     for file in ("config.yaml", "metrics.csv", meta_file.name):
         shutil.copy2(run_dir / file, results / file)
     if log is not None:
-        shutil.copy2(log, results / "train.log")
+        (results / "train.log").write_bytes(collapse_redraws(log.read_bytes()))
     shutil.copy2(run_dir / meta["file"], dest / f"{name}.safetensors")
     others = [n for n in list_pretrained(f"{meta['model']}.*") if n != name]
     if default:  # one default per model: the others give it up

@@ -117,3 +117,14 @@ def test_ship_copies_records_and_keeps_one_default_per_model(tmp_path, monkeypat
     ship(_fake_run(tmp_path / "c", 99.0), "mnist-long", default=True)
     assert kanvision.list_pretrained("kkan_small.*") == ["kkan_small.mnist", "kkan_small.mnist-long"]
     assert kanvision.models.pretrained.default_tag_name("kkan_small") == "kkan_small.mnist-long"
+
+
+def test_ship_keeps_each_progress_bar_line_in_its_final_state(tmp_path, monkeypatch):
+    from kanvision.ship import ship
+
+    monkeypatch.setenv("KANVISION_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    log = tmp_path / "console.log"
+    log.write_bytes(b"Seed set to 0\nEpoch 0:  10%|#\rEpoch 0: 100%|##########| val/acc=0.9\ndone\n")
+    ship(_fake_run(tmp_path / "a", 98.0), "mnist", log=log)
+    shipped = (tmp_path / "results/mnist/kkan_small-none/train.log").read_bytes()
+    assert shipped == b"Seed set to 0\nEpoch 0: 100%|##########| val/acc=0.9\ndone\n"
