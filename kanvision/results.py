@@ -234,10 +234,11 @@ def markdown(headers: list[str] | tuple[str, ...], rows: list) -> str:
 
 def readme_tables(results: Path = ROOT / "results") -> dict[str, str]:
     """The README's generated tables by marker name."""
-    from kanvision.models.__main__ import PRETRAINED_HEADERS, pretrained_rows
+    from kanvision.models.__main__ import PRETRAINED_HEADERS, models_markdown, pretrained_rows
 
     runs = collect(results)
-    return {"targets": markdown(TARGET_HEADERS, target_table(runs)),
+    return {"models": models_markdown(),
+            "targets": markdown(TARGET_HEADERS, target_table(runs)),
             "pretrained": markdown(PRETRAINED_HEADERS, pretrained_rows()),
             "runs": markdown(HEADERS, table(runs))}
 

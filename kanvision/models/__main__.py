@@ -56,6 +56,14 @@ def model_rows(pattern: str = "*", kan: str = "bspline") -> list[tuple[str, ...]
     return rows
 
 
+def models_markdown(pattern: str = "*", kan: str = "bspline") -> str:
+    """The zoo table as markdown with its footnote (the README's models table)."""
+    rows = model_rows(pattern, kan)
+    headers = [h.format(kan=kan) for h in HEADERS]
+    return (format_table(rows, headers, markdown=True)
+            + f"\n\n{len(rows)} models; FLOPs: one image at the native input, KAN expand included.")
+
+
 PRETRAINED_HEADERS = ("weights", "data", "kan", "params", "MFLOPs", "test acc %", "epochs", "seed",
                       "s/epoch", "machine", "record")
 
