@@ -141,11 +141,16 @@ def _versus(groups: dict, means: dict, key: tuple, matched: bool) -> str:
     return f"{kind} {means[twin]:.2f} ({groups[twin][0].params:,} params): {who}"
 
 
-def table(runs: list[Run]) -> list[list[str]]:
+def _grouped(runs: list[Run]) -> tuple[dict[tuple, list[Run]], dict[tuple, float]]:
+    """Runs grouped by data, model, arguments and epochs (the seeds of one row), and each group's mean accuracy."""
     groups: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
         groups[run.key].append(run)
-    means = {k: statistics.mean(r.acc for r in g) for k, g in groups.items()}
+    return groups, {k: statistics.mean(r.acc for r in g) for k, g in groups.items()}
+
+
+def table(runs: list[Run]) -> list[list[str]]:
+    groups, means = _grouped(runs)
     rows = []
     for key, group in sorted(groups.items()):
         first = group[0]
@@ -193,10 +198,7 @@ def seeds_loop(command: str | None, seeds: int = 3) -> str:
 
 def target_table(runs: list[Run], targets: tuple[Target, ...] = TARGETS) -> list[list[str]]:
     """One row per target: the best KAN run group within the budget and how it fares."""
-    groups: dict[tuple, list[Run]] = defaultdict(list)
-    for run in runs:
-        groups[run.key].append(run)
-    means = {k: statistics.mean(r.acc for r in g) for k, g in groups.items()}
+    groups, means = _grouped(runs)
     rows = []
     for target in targets:
         fits = [k for k, g in groups.items() if k[0] == target.dataset and k[3] != "none"
@@ -228,8 +230,9 @@ HEADERS = ["data", "model", "kan", "params", "MFLOPs", "epochs", "runs / seeds",
 
 
 def markdown(headers: list[str] | tuple[str, ...], rows: list) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    from kanvision.models.__main__ import format_table
+
+    return format_table(rows, headers, markdown=True)
 
 
 def readme_tables(results: Path = ROOT / "results") -> dict[str, str]:
