@@ -56,12 +56,16 @@ def model_rows(pattern: str = "*", kan: str = "bspline") -> list[tuple[str, ...]
     return rows
 
 
+def models_table(rows: Sequence[Sequence[str]], kan: str, markdown: bool) -> str:
+    """The zoo table with its footnote, as plain text or markdown."""
+    headers = [h.format(kan=kan) for h in HEADERS]
+    return (format_table(rows, headers, markdown)
+            + f"\n\n{len(rows)} models; FLOPs: one image at the native input, KAN expand included.")
+
+
 def models_markdown(pattern: str = "*", kan: str = "bspline") -> str:
     """The zoo table as markdown with its footnote (the README's models table)."""
-    rows = model_rows(pattern, kan)
-    headers = [h.format(kan=kan) for h in HEADERS]
-    return (format_table(rows, headers, markdown=True)
-            + f"\n\n{len(rows)} models; FLOPs: one image at the native input, KAN expand included.")
+    return models_table(model_rows(pattern, kan), kan, markdown=True)
 
 
 PRETRAINED_HEADERS = ("weights", "data", "kan", "params", "MFLOPs", "test acc %", "epochs", "seed",
@@ -135,9 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not rows:
         print(f"error: no model matches '{args.pattern}': see python -m kanvision.models", file=sys.stderr)
         return 2
-    headers = [h.format(kan=args.kan) for h in HEADERS]
-    print(format_table(rows, headers, args.markdown))
-    print(f"\n{len(rows)} models; FLOPs: one image at the native input, KAN expand included.")
+    print(models_table(rows, args.kan, args.markdown))
     return 0
 
 
