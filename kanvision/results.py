@@ -26,11 +26,13 @@ import re
 import shlex
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from kanvision.tables import format_table
 from kanvision.training.export import model_flops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,9 +231,7 @@ HEADERS = ["data", "model", "kan", "params", "MFLOPs", "epochs", "runs / seeds",
            "train img/s", "machine", "vs twins (same epochs)", "records"]
 
 
-def markdown(headers: list[str] | tuple[str, ...], rows: list) -> str:
-    from kanvision.models.__main__ import format_table
-
+def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return format_table(rows, headers, markdown=True)
 
 

@@ -20,9 +20,11 @@ from kanvision.models.factory import check_kan
 from kanvision.models.flops import count_flops
 from kanvision.models.pretrained import get_pretrained_cfg, list_pretrained
 from kanvision.models.registry import build_model, get_model_info, list_models
+from kanvision.tables import format_table
 
 HEADERS = ("model", "input", "default kan", "params ({kan})", "params (none)", "MFLOPs ({kan})",
            "MFLOPs (none)", "pretrained")
+NUMERIC = range(3, 7)  # the right-justified columns of both tables in plain text
 
 
 def _size_and_cost(name: str, kan: str) -> tuple[int, int]:
@@ -59,7 +61,7 @@ def model_rows(pattern: str = "*", kan: str = "bspline") -> list[tuple[str, ...]
 def models_table(rows: Sequence[Sequence[str]], kan: str, markdown: bool) -> str:
     """The zoo table with its footnote, as plain text or markdown."""
     headers = [h.format(kan=kan) for h in HEADERS]
-    return (format_table(rows, headers, markdown)
+    return (format_table(rows, headers, markdown, NUMERIC)
             + f"\n\n{len(rows)} models; FLOPs: one image at the native input, KAN expand included.")
 
 
@@ -101,20 +103,6 @@ def pretrained_rows(pattern: str = "*") -> list[tuple[str, ...]]:
     return rows
 
 
-def format_table(rows: Sequence[Sequence[str]], headers: Sequence[str], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    numeric = [i for i in range(len(headers)) if i >= 3 and i < 7]
-
-    def fmt(row):
-        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-
-    return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *map(fmt, rows)])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kanvision.models", description=__doc__.split("\n")[0])
     parser.add_argument("pattern", nargs="?", default="*", help="shell-style name filter, e.g. 'vit_*'")
@@ -128,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not rows:
             print(f"error: no shipped weights match '{args.pattern}': see kanvision.list_pretrained()", file=sys.stderr)
             return 2
-        print(format_table(rows, PRETRAINED_HEADERS, args.markdown))
+        print(format_table(rows, PRETRAINED_HEADERS, args.markdown, NUMERIC))
         print(f"\n{len(rows)} shipped weights; test accuracy on the dataset's official test split.")
         return 0
     try:
