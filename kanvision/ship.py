@@ -3,6 +3,9 @@
 Copies the run's exported weights and metadata to ``checkpoints/<model>.<tag>.*`` (what
 ``create_model("<model>.<tag>", pretrained=True)`` loads) and its config, metrics and log to
 ``results/<tag>/<model>-<kan>/`` so the numbers in the README can be traced and repeated.
+With ``--fp16`` the weights are stored in half precision, after a check on the run's test set
+that this leaves the accuracy unchanged (within ``FP16_TOLERANCE`` points); both accuracies are
+kept in the metadata.
 """
 
 from __future__ import annotations
@@ -11,9 +14,18 @@ import argparse
 import hashlib
 import json
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
-from kanvision.models.pretrained import checkpoint_dir, list_pretrained
+import torch
+import yaml
+
+from kanvision.errors import KanvisionError
+from kanvision.runtime import run_cli
+from kanvision.models.pretrained import checkpoint_dir, list_pretrained, save_half_precision
+
+FP16_TOLERANCE = 0.05  # test-accuracy points fp16 storage may move a model (the zoo's reproduction tolerance)
 
 
 def sha256(path: Path) -> str:
@@ -34,20 +46,75 @@ def collapse_redraws(log: bytes) -> bytes:
     return b"\n".join(line.rsplit(b"\r", 1)[-1] for line in log.split(b"\n"))
 
 
-def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | None = None) -> Path:
-    """Copy a run's weights to the checkpoint folder and its records to ``results/``."""
-    (meta_file,) = [p for p in run_dir.glob("*.json")]
+def top1_on_test_set(weights: Path, model_name: str, data_cfg: dict[str, Any]) -> float:
+    """Top-1 test accuracy (%) of a kanvision safetensors file on the dataset of its run."""
+    from kanvision.data import ImageDataModule
+    from kanvision.models import create_model
+    from kanvision.training.evaluate import evaluate
+
+    model = create_model(model_name, pretrained=str(weights))
+    return evaluate(model, ImageDataModule(**data_cfg), torch.device("cpu"))["top1"]
+
+
+def fp16_check(run_dir: Path, meta: dict[str, Any], full: Path, half: Path,
+               tolerance: float | None = None) -> dict[str, Any]:
+    """Test accuracy of the fp32 and the fp16-stored weights; raises when they differ by more
+    than ``tolerance`` points (default ``FP16_TOLERANCE``), so half precision never ships a
+    different model."""
+    tolerance = FP16_TOLERANCE if tolerance is None else tolerance
+    data_cfg = (yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("data") or {}
+    fp32, fp16 = (top1_on_test_set(f, meta["model"], data_cfg) for f in (full, half))
+    if abs(fp32 - fp16) > tolerance:
+        raise KanvisionError(
+            f"fp16 storage moves {meta['model']}'s test accuracy from {fp32:.2f}% to {fp16:.2f}% "
+            f"(more than {tolerance} points): ship it in fp32 (omit --fp16)"
+        )
+    return {"fp32_test_acc": fp32, "fp16_test_acc": fp16, "tolerance": tolerance}
+
+
+def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | None = None,
+         fp16: bool = False) -> Path:
+    """Copy a run's weights to the checkpoint folder and its records to ``results/``
+    (``fp16``: stored in half precision once a test-set check shows the accuracy unchanged)."""
+    meta_files = sorted(run_dir.glob("*.json"))
+    if len(meta_files) != 1:
+        raise KanvisionError(
+            f"'{run_dir}' holds {len(meta_files)} metadata .json files, not 1: pass the "
+            "version_<n> folder of one train.py run"
+        )
+    meta_file = meta_files[0]
     meta = json.loads(meta_file.read_text())
     name = f"{meta['model']}.{tag}"
-    dest = checkpoint_dir()
-    dest.mkdir(parents=True, exist_ok=True)
-    results = dest.parent / "results" / tag / f"{meta['model']}-{meta['kan']}"
+    storage: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = run_dir / meta["file"]
+        if fp16:  # checked before anything is copied, so a failed check leaves no partial entry
+            half = save_half_precision(weights, Path(tmp) / "half.safetensors")
+            storage = {"storage_dtype": "float16", "fp16_check": fp16_check(run_dir, meta, weights, half)}
+            weights = half
+        _copy_records(run_dir, meta_file, _results_dir(meta, tag), log)
+        dest = checkpoint_dir()
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(weights, dest / f"{name}.safetensors")
+    return _write_metadata(meta, name, tag, default, storage)
+
+
+def _copy_records(run_dir: Path, meta_file: Path, results: Path, log: Path | None) -> None:
+    """The run's config, metrics, metadata and (collapsed) console log, under ``results/``."""
     results.mkdir(parents=True, exist_ok=True)
     for file in ("config.yaml", "metrics.csv", meta_file.name):
         shutil.copy2(run_dir / file, results / file)
     if log is not None:
         (results / "train.log").write_bytes(collapse_redraws(log.read_bytes()))
-    shutil.copy2(run_dir / meta["file"], dest / f"{name}.safetensors")
+
+
+def _results_dir(meta: dict[str, Any], tag: str) -> Path:
+    return checkpoint_dir().parent / "results" / tag / f"{meta['model']}-{meta['kan']}"
+
+
+def _write_metadata(meta: dict[str, Any], name: str, tag: str, default: bool | None,
+                    storage: dict[str, Any]) -> Path:
+    dest = checkpoint_dir()
     others = [n for n in list_pretrained(f"{meta['model']}.*") if n != name]
     if default:  # one default per model: the others give it up
         for other in others:
@@ -61,21 +128,29 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
         sha256=sha256(dest / f"{name}.safetensors"),
         tag=tag,
         default=first_for_model if default is None else default,
-        results=str(results.relative_to(dest.parent)),
+        results=str(_results_dir(meta, tag).relative_to(dest.parent)),
+        **storage,
     )
     (dest / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
     return dest / f"{name}.json"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m kanvision.ship", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a run directory written by train.py")
     parser.add_argument("--tag", required=True, help="weights tag, usually the dataset")
     parser.add_argument("--log", type=Path, help="console log of the run to keep with it")
     parser.add_argument("--default", action="store_true",
                         help="make it the model's default weights (create_model(model, pretrained=True))")
-    args = parser.parse_args()
-    print(ship(args.run_dir, args.tag, log=args.log, default=True if args.default else None))
+    parser.add_argument("--fp16", action="store_true",
+                        help="store the weights in half precision (checked on the test set first)")
+    args = parser.parse_args(argv)
+    print(ship(args.run_dir, args.tag, log=args.log, default=True if args.default else None,
+               fp16=args.fp16))
+
+
+def main(argv: list[str] | None = None) -> None:
+    run_cli(run, argv)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,60 @@ def test_ship_keeps_each_progress_bar_line_in_its_final_state(tmp_path, monkeypa
     ship(_fake_run(tmp_path / "a", 98.0), "mnist", log=log)
     shipped = (tmp_path / "results/mnist/kkan_small-none/train.log").read_bytes()
     assert shipped == b"Seed set to 0\nEpoch 0: 100%|##########| val/acc=0.9\ndone\n"
+
+
+def test_half_precision_copy_halves_the_file_and_loads_as_float32(tmp_path):
+    from kanvision.models.pretrained import save_half_precision
+
+    model = kanvision.create_model("kkan_small")
+    full = kanvision.save_pretrained(model, tmp_path / "full.safetensors")
+    half = save_half_precision(full, tmp_path / "half.safetensors")
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded = kanvision.create_model("kkan_small", pretrained=str(half))
+    for (key, value), back in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert back.dtype == value.dtype, key
+        expected = value.half().to(value.dtype) if value.is_floating_point() else value
+        assert torch.equal(back, expected), key
+
+
+def _fake_run_on(tiny_data: Path, folder: Path) -> Path:
+    run = _fake_run(folder, 10.0)
+    (run / "config.yaml").write_text(
+        f"seed_everything: 0\ndata:\n  name: mnist\n  root: {tiny_data}\n  val_size: 32\n"
+    )
+    return run
+
+
+def test_ship_fp16_checks_the_test_accuracy_and_records_it(tmp_path, monkeypatch, tiny_data):
+    from safetensors import safe_open
+
+    from kanvision.ship import ship
+
+    monkeypatch.setenv("KANVISION_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    meta = json.loads(ship(_fake_run_on(tiny_data, tmp_path / "a"), "mnist", fp16=True).read_text())
+    check = meta["fp16_check"]
+    assert meta["storage_dtype"] == "float16"
+    assert abs(check["fp32_test_acc"] - check["fp16_test_acc"]) <= check["tolerance"]
+    with safe_open(str(tmp_path / "checkpoints/kkan_small.mnist.safetensors"), framework="pt") as f:
+        dtypes = {f.get_slice(k).get_dtype() for k in f.keys()}
+    assert "F16" in dtypes and "F32" not in dtypes
+    assert next(kanvision.create_model("kkan_small.mnist", pretrained=True).parameters()).dtype == torch.float32
+
+
+def test_ship_fp16_refuses_a_changed_accuracy_and_leaves_no_entry(tmp_path, monkeypatch, tiny_data):
+    import kanvision.ship
+
+    monkeypatch.setenv("KANVISION_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setattr(kanvision.ship, "FP16_TOLERANCE", -1.0)  # any result counts as changed
+    with pytest.raises(kanvision.KanvisionError, match="ship it in fp32"):
+        kanvision.ship.ship(_fake_run_on(tiny_data, tmp_path / "a"), "mnist", fp16=True)
+    assert kanvision.list_pretrained() == []
+    assert not (tmp_path / "results").exists()
+
+
+def test_ship_names_a_folder_without_one_run(tmp_path):
+    from kanvision.ship import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path), "--tag", "mnist"])
+    assert exit_info.value.code == 2
