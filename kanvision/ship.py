@@ -95,7 +95,7 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
         _copy_records(run_dir, meta_file, _results_dir(meta, tag), log)
         dest = checkpoint_dir()
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(weights, dest / f"{name}.safetensors")
+        shutil.copyfile(weights, dest / f"{name}.safetensors")  # not copy2: a temporary file's 0600 mode
     return _write_metadata(meta, name, tag, default, storage)
 
 
