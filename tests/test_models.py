@@ -207,6 +207,8 @@ def test_pretrained_listing_cli(capsys):
         cfg = kanvision.get_pretrained_cfg(name)
         (acc,) = (m["acc@1"] for m in cfg["metrics"].values())
         assert f"| `{name}`" in out and f"| {cfg['num_params']:,} |" in out and f"| {acc:.2f} |" in out
+        row = next(line for line in out.splitlines() if f"| `{name}`" in line)
+        assert ("fp16)" in row) == (cfg.get("storage_dtype") == "float16"), row
     assert list_main(["no_such.*", "--pretrained"]) == 2
 
 

@@ -80,6 +80,14 @@ def _kan_options(cfg: dict) -> str:
     return cfg["kan"] + (f" (width_mult={width:.3g})" if width else "")
 
 
+def _notes(cfg: dict) -> str:
+    """`` (default, fp16)``-style remarks on a shipped entry: its model's default weights, or
+    weights stored in half precision."""
+    notes = [note for note, on in (("default", cfg.get("default")),
+                                   ("fp16", cfg.get("storage_dtype") == "float16")) if on]
+    return f" ({', '.join(notes)})" if notes else ""
+
+
 def pretrained_rows(pattern: str = "*") -> list[tuple[str, ...]]:
     """One row per shipped entry matching ``pattern``, read from its metadata."""
     rows = []
@@ -88,7 +96,7 @@ def pretrained_rows(pattern: str = "*") -> list[tuple[str, ...]]:
         (acc,) = (m["acc@1"] for m in cfg["metrics"].values())
         epoch_s = cfg.get("epoch_time_s")
         rows.append((
-            f"`{name}`" + (" (default)" if cfg.get("default") else ""),
+            f"`{name}`" + _notes(cfg),
             cfg["dataset"],
             _kan_options(cfg),
             f"{cfg['num_params']:,}",
