@@ -22,8 +22,8 @@ import torch
 import yaml
 
 from kanvision.errors import KanvisionError
-from kanvision.runtime import run_cli
 from kanvision.models.pretrained import checkpoint_dir, list_pretrained, save_half_precision
+from kanvision.runtime import run_cli
 
 FP16_TOLERANCE = 0.05  # test-accuracy points fp16 storage may move a model (the zoo's reproduction tolerance)
 
@@ -46,24 +46,22 @@ def collapse_redraws(log: bytes) -> bytes:
     return b"\n".join(line.rsplit(b"\r", 1)[-1] for line in log.split(b"\n"))
 
 
-def top1_on_test_set(weights: Path, model_name: str, data_cfg: dict[str, Any]) -> float:
-    """Top-1 test accuracy (%) of a kanvision safetensors file on the dataset of its run."""
+def fp16_check(run_dir: Path, meta: dict[str, Any], full: Path, half: Path,
+               tolerance: float | None = None) -> dict[str, Any]:
+    """Test accuracy of the fp32 and the fp16-stored weights on the run's dataset (loaded once);
+    raises when they differ by more than ``tolerance`` points (default ``FP16_TOLERANCE``), so
+    half precision never ships a different model."""
     from kanvision.data import ImageDataModule
     from kanvision.models import create_model
     from kanvision.training.evaluate import evaluate
 
-    model = create_model(model_name, pretrained=str(weights))
-    return evaluate(model, ImageDataModule(**data_cfg), torch.device("cpu"))["top1"]
-
-
-def fp16_check(run_dir: Path, meta: dict[str, Any], full: Path, half: Path,
-               tolerance: float | None = None) -> dict[str, Any]:
-    """Test accuracy of the fp32 and the fp16-stored weights; raises when they differ by more
-    than ``tolerance`` points (default ``FP16_TOLERANCE``), so half precision never ships a
-    different model."""
     tolerance = FP16_TOLERANCE if tolerance is None else tolerance
     data_cfg = (yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("data") or {}
-    fp32, fp16 = (top1_on_test_set(f, meta["model"], data_cfg) for f in (full, half))
+    data = ImageDataModule(**data_cfg)
+    fp32, fp16 = (
+        evaluate(create_model(meta["model"], pretrained=str(f)), data, torch.device("cpu"))["top1"]
+        for f in (full, half)
+    )
     if abs(fp32 - fp16) > tolerance:
         raise KanvisionError(
             f"fp16 storage moves {meta['model']}'s test accuracy from {fp32:.2f}% to {fp16:.2f}% "
@@ -92,11 +90,12 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
             half = save_half_precision(weights, Path(tmp) / "half.safetensors")
             storage = {"storage_dtype": "float16", "fp16_check": fp16_check(run_dir, meta, weights, half)}
             weights = half
-        _copy_records(run_dir, meta_file, _results_dir(meta, tag), log)
+        results = checkpoint_dir().parent / "results" / tag / f"{meta['model']}-{meta['kan']}"
+        _copy_records(run_dir, meta_file, results, log)
         dest = checkpoint_dir()
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(weights, dest / f"{name}.safetensors")  # not copy2: a temporary file's 0600 mode
-    return _write_metadata(meta, name, tag, default, storage)
+    return _write_metadata(meta, name, tag, default, {"results": results, **storage})
 
 
 def _copy_records(run_dir: Path, meta_file: Path, results: Path, log: Path | None) -> None:
@@ -108,12 +107,10 @@ def _copy_records(run_dir: Path, meta_file: Path, results: Path, log: Path | Non
         (results / "train.log").write_bytes(collapse_redraws(log.read_bytes()))
 
 
-def _results_dir(meta: dict[str, Any], tag: str) -> Path:
-    return checkpoint_dir().parent / "results" / tag / f"{meta['model']}-{meta['kan']}"
-
-
 def _write_metadata(meta: dict[str, Any], name: str, tag: str, default: bool | None,
-                    storage: dict[str, Any]) -> Path:
+                    extra: dict[str, Any]) -> Path:
+    """The entry's metadata next to its weights (``extra``: its ``results`` folder and any
+    storage fields); ``default`` moves the model's default mark to this entry."""
     dest = checkpoint_dir()
     others = [n for n in list_pretrained(f"{meta['model']}.*") if n != name]
     if default:  # one default per model: the others give it up
@@ -128,8 +125,7 @@ def _write_metadata(meta: dict[str, Any], name: str, tag: str, default: bool | N
         sha256=sha256(dest / f"{name}.safetensors"),
         tag=tag,
         default=first_for_model if default is None else default,
-        results=str(_results_dir(meta, tag).relative_to(dest.parent)),
-        **storage,
+        **{**extra, "results": str(extra["results"].relative_to(dest.parent))},
     )
     (dest / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
     return dest / f"{name}.json"
