@@ -131,16 +131,23 @@ def test_ship_keeps_each_progress_bar_line_in_its_final_state(tmp_path, monkeypa
 
 
 def test_half_precision_copy_halves_the_file_and_loads_as_float32(tmp_path):
+    from safetensors.torch import load_file
+
     from kanvision.models.pretrained import save_half_precision
 
     model = kanvision.create_model("kkan_small")
+    buffers = {key for key, _ in model.named_buffers()}
+    assert any("running_var" in key for key in buffers)  # BatchNorm statistics: kept in fp32
     full = kanvision.save_pretrained(model, tmp_path / "full.safetensors")
     half = save_half_precision(full, tmp_path / "half.safetensors")
     assert half.stat().st_size < 0.6 * full.stat().st_size
+    stored = load_file(str(half))
     loaded = kanvision.create_model("kkan_small", pretrained=str(half))
     for (key, value), back in zip(model.state_dict().items(), loaded.state_dict().values()):
         assert back.dtype == value.dtype, key
-        expected = value.half().to(value.dtype) if value.is_floating_point() else value
+        rounded = value.is_floating_point() and key not in buffers
+        assert stored[key].dtype == (torch.float16 if rounded else value.dtype), key
+        expected = value.half().to(value.dtype) if rounded else value
         assert torch.equal(back, expected), key
 
 
@@ -163,8 +170,9 @@ def test_ship_fp16_checks_the_test_accuracy_and_records_it(tmp_path, monkeypatch
     assert meta["storage_dtype"] == "float16"
     assert abs(check["fp32_test_acc"] - check["fp16_test_acc"]) <= check["tolerance"]
     with safe_open(str(tmp_path / "checkpoints/kkan_small.mnist.safetensors"), framework="pt") as f:
-        dtypes = {f.get_slice(k).get_dtype() for k in f.keys()}
-    assert "F16" in dtypes and "F32" not in dtypes
+        dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}
+    params = dict(kanvision.create_model("kkan_small", kan="none").named_parameters())
+    assert params and all(dtypes[k] == "F16" for k in params)  # buffers keep their dtype
     assert next(kanvision.create_model("kkan_small.mnist", pretrained=True).parameters()).dtype == torch.float32
 
 
