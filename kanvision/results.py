@@ -249,7 +249,7 @@ def readme_tables(results: Path = ROOT / "results") -> dict[str, str]:
 def fill_readme(text: str, tables: dict[str, str]) -> str:
     """``text`` with each marked block replaced by its table; a missing marker is an error."""
     for name, body in tables.items():
-        pattern = re.compile(rf"(<!-- kanvision\.results:{name} -->\n).*?(<!-- /kanvision\.results:{name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- kanvision\.results:{name} -->\n).*?(<!-- /kanvision\.results:{name} -->)", re.DOTALL)
         if not pattern.search(text):
             raise ValueError(f"no '<!-- kanvision.results:{name} -->' ... '<!-- /kanvision.results:{name} -->' block "
                              "in the README: add the two marker lines where the table goes")

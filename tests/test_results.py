@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
-
-import pytest
 from pathlib import Path
 
-from kanvision.results import ROOT, Target, collect, fill_readme, readme_tables, seeds_loop, table, target_table
+import pytest
+
+from kanvision.results import (
+    ROOT,
+    Target,
+    collect,
+    fill_readme,
+    readme_tables,
+    seeds_loop,
+    table,
+    target_table,
+)
 
 
 def write_run(folder: Path, kan: str, acc: float, seed: int, args: dict | None = None, params: int = 1000) -> None:
