@@ -5,13 +5,14 @@ Copies the run's exported weights and metadata to ``checkpoints/<model>.<tag>.*`
 ``results/<tag>/<model>-<kan>/`` so the numbers in the README can be traced and repeated.
 With ``--fp16`` the weights are stored in half precision, after a check on the run's test set
 that this leaves the accuracy unchanged (within ``FP16_TOLERANCE`` points); both accuracies are
-kept in the metadata.
+kept in the metadata. With ``--url URL`` the weights are hosted outside the repository (too large
+for ``checkpoints/``): they are written to ``hosted/`` to be uploaded to ``URL``, and the entry
+records the url and sha256 (``kanvision.models.hub`` downloads and checks them on first use).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import tempfile
@@ -22,19 +23,11 @@ import torch
 import yaml
 
 from kanvision.errors import KanvisionError
+from kanvision.models.hub import sha256
 from kanvision.models.pretrained import checkpoint_dir, list_pretrained, save_half_precision
 from kanvision.runtime import run_cli
 
 FP16_TOLERANCE = 0.05  # test-accuracy points fp16 storage may move a model (the zoo's reproduction tolerance)
-
-
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file, recorded with every shipped checkpoint and checked by the tests."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def collapse_redraws(log: bytes) -> bytes:
@@ -70,10 +63,18 @@ def fp16_check(run_dir: Path, meta: dict[str, Any], full: Path, half: Path,
     return {"fp32_test_acc": fp32, "fp16_test_acc": fp16, "tolerance": tolerance}
 
 
+def hosted_dir() -> Path:
+    """Where ``ship --url`` leaves weights for upload: git-ignored ``hosted/`` next to
+    ``checkpoints/`` (copy a file into ``kanvision.models.hub.cache_dir()`` to load it before
+    the upload)."""
+    return checkpoint_dir().parent / "hosted"
+
+
 def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | None = None,
-         fp16: bool = False) -> Path:
+         fp16: bool = False, url: str | None = None) -> Path:
     """Copy a run's weights to the checkpoint folder and its records to ``results/``
-    (``fp16``: stored in half precision once a test-set check shows the accuracy unchanged)."""
+    (``fp16``: stored in half precision once a test-set check shows the accuracy unchanged;
+    ``url``: the weights are hosted there, so they go to ``hosted/`` for upload instead)."""
     meta_files = sorted(run_dir.glob("*.json"))
     if len(meta_files) != 1:
         raise KanvisionError(
@@ -92,10 +93,14 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
             weights = half
         results = checkpoint_dir().parent / "results" / tag / f"{meta['model']}-{meta['kan']}"
         _copy_records(run_dir, meta_file, results, log)
-        dest = checkpoint_dir()
-        dest.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(weights, dest / f"{name}.safetensors")  # not copy2: a temporary file's 0600 mode
-    return _write_metadata(meta, name, tag, default, {"results": results, **storage})
+        in_repo = checkpoint_dir() / f"{name}.safetensors"
+        dest = hosted_dir() / in_repo.name if url else in_repo
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(weights, dest)  # not copy2: a temporary file's 0600 mode
+        if url:  # a stale file in checkpoints/ would be loaded instead of the hosted one
+            in_repo.unlink(missing_ok=True)
+            storage["url"] = url
+    return _write_metadata(meta, name, tag, default, {"results": results, **storage}, sha256(dest))
 
 
 def _copy_records(run_dir: Path, meta_file: Path, results: Path, log: Path | None) -> None:
@@ -108,7 +113,7 @@ def _copy_records(run_dir: Path, meta_file: Path, results: Path, log: Path | Non
 
 
 def _write_metadata(meta: dict[str, Any], name: str, tag: str, default: bool | None,
-                    extra: dict[str, Any]) -> Path:
+                    extra: dict[str, Any], digest: str) -> Path:
     """The entry's metadata next to its weights (``extra``: its ``results`` folder and any
     storage fields); ``default`` moves the model's default mark to this entry."""
     dest = checkpoint_dir()
@@ -122,11 +127,12 @@ def _write_metadata(meta: dict[str, Any], name: str, tag: str, default: bool | N
     first_for_model = not others
     meta.update(
         file=f"{name}.safetensors",
-        sha256=sha256(dest / f"{name}.safetensors"),
+        sha256=digest,
         tag=tag,
         default=first_for_model if default is None else default,
         **{**extra, "results": str(extra["results"].relative_to(dest.parent))},
     )
+    dest.mkdir(parents=True, exist_ok=True)  # the first entry may be hosted, its weights elsewhere
     (dest / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
     return dest / f"{name}.json"
 
@@ -140,9 +146,15 @@ def run(argv: list[str] | None = None) -> None:
                         help="make it the model's default weights (create_model(model, pretrained=True))")
     parser.add_argument("--fp16", action="store_true",
                         help="store the weights in half precision (checked on the test set first)")
+    parser.add_argument("--url", help="host the weights at this URL instead of in checkpoints/ "
+                        "(for files too large for the repository; upload the file it names)")
     args = parser.parse_args(argv)
-    print(ship(args.run_dir, args.tag, log=args.log, default=True if args.default else None,
-               fp16=args.fp16))
+    meta_file = ship(args.run_dir, args.tag, log=args.log, default=True if args.default else None,
+                     fp16=args.fp16, url=args.url)
+    print(meta_file)
+    if args.url:
+        entry = json.loads(meta_file.read_text())
+        print(f"upload {hosted_dir() / entry['file']} to {args.url} (sha256 {entry['sha256']})")
 
 
 def main(argv: list[str] | None = None) -> None:

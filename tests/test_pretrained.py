@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import shipped_weights
 
 import kanvision
 from kanvision.errors import CheckpointError
@@ -42,6 +43,7 @@ def test_checkpoint_for_other_model_or_shape_fails_clearly(tmp_path):
 @pytest.mark.parametrize("name", kanvision.list_pretrained())
 def test_shipped_metadata_is_true(name):
     cfg = kanvision.get_pretrained_cfg(name)
+    shipped_weights(name)
     for key in ("file", "num_params", "num_classes", "input_size", "mean", "std", "metrics"):
         assert key in cfg, key
     model = kanvision.create_model(name, pretrained=True)
@@ -55,7 +57,7 @@ def test_shipped_entry_is_backed_by_its_file_and_a_committed_run(name):
     """File present with the recorded sha256, params and FLOPs recomputed from the model, and the
     stated accuracy is the test/acc of a committed run (config and metrics.csv in results/)."""
     cfg = kanvision.get_pretrained_cfg(name)
-    assert sha256(Path(cfg["file"])) == cfg["sha256"]
+    assert sha256(shipped_weights(name)) == cfg["sha256"]
     model = kanvision.create_model(name, pretrained=True)
     assert count_flops(model, tuple(cfg["input_size"])) == cfg["flops"]
     for config in cfg["config_files"]:

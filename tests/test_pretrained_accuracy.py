@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import shipped_weights
 from torchvision import transforms
 
 import kanvision
@@ -30,6 +31,7 @@ def test_shipped_weights_reproduce_stated_accuracy(name):
     root = resolve_root(SHARED, info.tv_class, info.folder)
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(cfg["mean"], cfg["std"])])
     test_set = info.tv_class(str(root), train=False, transform=tf, download=True)
+    shipped_weights(name)
     model = kanvision.create_model(name, pretrained=True).eval()
     correct = 0
     with torch.inference_mode():

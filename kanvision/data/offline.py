@@ -21,6 +21,8 @@ from pathlib import Path
 
 from torchvision import datasets
 
+from kanvision.cache import cache_root
+
 DEFAULT_ROOT = "./data"
 
 
@@ -31,8 +33,7 @@ def default_root() -> str:
 
 def cache_dir() -> Path:
     """Writable place for extracted copies: ``$KANVISION_CACHE`` or ``~/.cache/kanvision``."""
-    env = os.environ.get("KANVISION_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "kanvision"
+    return cache_root()
 
 
 def _extracted_names(tv_class: type[datasets.VisionDataset]) -> list[str]:

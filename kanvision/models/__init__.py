@@ -20,6 +20,7 @@ from kanvision.models import vit as _vit  # noqa: F401
 from kanvision.models.counting import ParamCount, count_params
 from kanvision.models.factory import LayerFactory, kan_choices
 from kanvision.models.flops import count_flops
+from kanvision.models.hub import pretrained_file
 from kanvision.models.matching import match_width, param_count, reference_params
 from kanvision.models.pretrained import (
     apply_pruned_structure,
@@ -59,7 +60,8 @@ def create_model(
         num_classes, in_chans: output classes and input channels (model defaults if None).
         kan: a basis family (``"bspline"``, the default) or ``"none"`` for the standard twin.
         pretrained: ``True`` loads the shipped weights for ``name`` (its default tag when no tag
-            is given); a path loads that kanvision ``.safetensors`` file.
+            is given; hosted weights are downloaded once into ``$KANVISION_CACHE/weights``); a path
+            loads that kanvision ``.safetensors`` file.
         match_params: widen (or narrow) this model until its parameter count is within 5% of
             a reference: ``True`` the same model with its default KAN basis (so
             ``kan="none", match_params=True`` is the parameter-matched standard twin), a basis
@@ -84,7 +86,7 @@ def create_model(
         return build_model(model_name, **explicit)
     if pretrained is True:
         model_entrypoint(model_name)  # unknown model -> clear error first
-        path = get_pretrained_cfg(name if tag else model_name)["file"]
+        path = pretrained_file(get_pretrained_cfg(name if tag else model_name))
     else:
         path = pretrained
     saved_name, saved_args = read_checkpoint_metadata(path)
@@ -113,6 +115,7 @@ __all__ = [
     "list_pretrained",
     "match_width",
     "param_count",
+    "pretrained_file",
     "register_model",
     "register_variant",
     "save_pretrained",
