@@ -4,8 +4,9 @@ An entry in ``checkpoints/`` is its metadata ``<model>.<tag>.json`` plus, usuall
 next to it. Weights too large for the repository (the B-spline ViT-tiny is 67 MB in fp16) are
 hosted elsewhere: the entry then records a ``url`` with the file's ``sha256``, and
 ``pretrained_file`` downloads it into ``<$KANVISION_CACHE or ~/.cache/kanvision>/weights/``
-with torch hub's downloader, checks the hash, and reuses the cached copy while its hash
-still matches, as torchvision and timm do. ``python -m kanvision.ship RUN --tag T --url URL`` writes such an entry.
+with torch hub's downloader, checks the hash, and reuses the cached copy while its hash still
+matches, as torchvision and timm do. ``python -m kanvision.ship RUN --tag T --url URL`` writes
+such an entry.
 """
 
 from __future__ import annotations
