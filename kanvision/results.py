@@ -4,7 +4,8 @@ Every folder under ``results/`` holding a run's ``<model>.json`` (written by tra
 ``metrics.csv`` is one run. Runs of the same dataset, model, KAN type, arguments and epoch count
 but different seeds (or repeats) are one row: test accuracy as mean +- std over its runs (std
 with n - 1), with the number of runs and of distinct seeds. Each KAN row names its standard twin's result where one was run, and says
-plainly when the twin wins. Params and FLOPs (one image, forward) are recomputed from the
+plainly when the twin wins (a gap within the seeds' spread, the larger std of two multi-seed
+rows, is called level). Params and FLOPs (one image, forward) are recomputed from the
 model; time per epoch and images/s come from the run (``time/*`` in metrics.csv, or wall time /
 epochs for runs that predate them, marked ``~``).
 
@@ -135,10 +136,19 @@ def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
     return min(keys, key=lambda k: (abs(groups[k][0].params - params), -means[k]))
 
 
+def _verdict(kan: list[float], twin: list[float]) -> str:
+    """Who is ahead, KAN or twin; a gap no larger than the seeds' spread (the larger std of the
+    two rows that have several seeds) is called level, not a win."""
+    spread = max((statistics.stdev(accs) for accs in (kan, twin) if len(accs) > 1), default=0.0)
+    gap = statistics.mean(twin) - statistics.mean(kan)
+    if abs(gap) <= spread or gap == 0:
+        return "level (within the seeds' spread)" if spread else "tie"
+    return "**twin wins**" if gap > 0 else "KAN wins"
+
+
 def _versus(groups: dict, means: dict, key: tuple, matched: bool) -> str:
     twin = _twin(groups, means, key, matched)
-    gap = means[twin] - means[key]
-    who = "**twin wins**" if gap > 0 else "KAN wins" if gap < 0 else "tie"
+    who = _verdict([r.acc for r in groups[key]], [r.acc for r in groups[twin]])
     kind = "matched twin" if matched else "standard twin"
     return f"{kind} {means[twin]:.2f} ({groups[twin][0].params:,} params): {who}"
 
@@ -215,7 +225,7 @@ def target_table(runs: list[Run], targets: tuple[Target, ...] = TARGETS) -> list
         versus = "-"
         if twin:
             twin_accs = [r.acc for r in groups[twin]]
-            who = "**twin wins**" if means[twin] > means[best] else "KAN wins"
+            who = _verdict(accs, twin_accs)
             versus = f"{_acc(twin_accs)} ({len(twin_accs)} seed{'s' * (len(twin_accs) > 1)}, {groups[twin][0].params:,} params): {who}"
         rows.append([
             str(target), f"`{group[0].model}` {_kan_label(group[0])}", f"{group[0].params:,}", str(group[0].epochs),
