@@ -141,7 +141,7 @@ def _verdict(kan: list[float], twin: list[float]) -> str:
     two rows that have several seeds) is called level, not a win."""
     spread = max((statistics.stdev(accs) for accs in (kan, twin) if len(accs) > 1), default=0.0)
     gap = statistics.mean(twin) - statistics.mean(kan)
-    if abs(gap) <= spread or gap == 0:
+    if abs(gap) <= spread:
         return "level (within the seeds' spread)" if spread else "tie"
     return "**twin wins**" if gap > 0 else "KAN wins"
 

@@ -31,11 +31,6 @@ def default_root() -> str:
     return os.environ.get("KANVISION_DATA") or DEFAULT_ROOT
 
 
-def cache_dir() -> Path:
-    """Writable place for extracted copies: ``$KANVISION_CACHE`` or ``~/.cache/kanvision``."""
-    return cache_root()
-
-
 def _extracted_names(tv_class: type[datasets.VisionDataset]) -> list[str]:
     return [Path(url).name.removesuffix(".gz") for url, _md5 in tv_class.resources]
 
@@ -54,7 +49,7 @@ def _writable(path: Path) -> bool:
 def cached_root_for(root: Path) -> Path:
     """The cache folder that stands in for a read-only ``root`` (one per absolute path)."""
     key = hashlib.sha1(str(root).encode()).hexdigest()[:12]
-    return cache_dir() / "datasets" / key
+    return cache_root() / "datasets" / key  # $KANVISION_CACHE or ~/.cache/kanvision
 
 
 def resolve_root(root: str | os.PathLike, tv_class: type[datasets.VisionDataset], folder: str) -> Path:
