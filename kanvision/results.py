@@ -263,7 +263,7 @@ def fill_readme(text: str, tables: dict[str, str]) -> str:
         if not pattern.search(text):
             raise ValueError(f"no '<!-- kanvision.results:{name} -->' ... '<!-- /kanvision.results:{name} -->' block "
                              "in the README: add the two marker lines where the table goes")
-        text = pattern.sub(lambda m: m.group(1) + body + "\n" + m.group(2), text)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
     return text
 
 

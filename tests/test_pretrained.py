@@ -172,7 +172,7 @@ def test_ship_fp16_checks_the_test_accuracy_and_records_it(tmp_path, monkeypatch
     assert meta["storage_dtype"] == "float16"
     assert abs(check["fp32_test_acc"] - check["fp16_test_acc"]) <= check["tolerance"]
     with safe_open(str(tmp_path / "checkpoints/kkan_small.mnist.safetensors"), framework="pt") as f:
-        dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}
+        dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     params = dict(kanvision.create_model("kkan_small", kan="none").named_parameters())
     assert params and all(dtypes[k] == "F16" for k in params)  # buffers keep their dtype
     assert next(kanvision.create_model("kkan_small.mnist", pretrained=True).parameters()).dtype == torch.float32

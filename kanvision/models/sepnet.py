@@ -132,11 +132,11 @@ def build_sepnet(
 
 _VARIANTS = {
     "sepnet_tiny": (
-        dict(stem_width=8, widths=(16, 24), depths=(1, 2), stem_pool=True),
+        {"stem_width": 8, "widths": (16, 24), "depths": (1, 2), "stem_pool": True},
         "for budgets under 10K parameters (9.4K with B-splines of grid 2, order 2)",
     ),
     "sepnet_small": (
-        dict(stem_width=16, widths=(32, 48, 72), depths=(1, 2, 2), stem_pool=True),
+        {"stem_width": 16, "widths": (32, 48, 72), "depths": (1, 2, 2), "stem_pool": True},
         "for budgets under 100K parameters (95.8K with B-splines of grid 3, order 2)",
     ),
 }
