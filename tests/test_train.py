@@ -95,6 +95,8 @@ def test_run_killed_mid_epoch_resumes_in_its_run_dir_keeping_its_history(tiny_da
     steps_per_epoch = 12  # 256 tiny images - 64 for validation, batches of 16
     last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
     assert last["epoch"] == 1 and last["global_step"] == 15, "a mid-epoch checkpoint (15 of 12..23)"
+    clock = last["callbacks"]["TrainingClock"]
+    assert clock["sessions"] == 1 and clock["elapsed_s"] > 0
     epoch0_val = [r for r in before if r.get("val/acc") and r["epoch"] == "0"]
     assert len(epoch0_val) == 1
 
@@ -110,6 +112,8 @@ def test_run_killed_mid_epoch_resumes_in_its_run_dir_keeping_its_history(tiny_da
     assert max(train_steps) == 2 * steps_per_epoch - 1
     meta = json.loads((run_dir / "kan_convnet.json").read_text())
     assert meta["epochs"] == 2 and resumed["test_acc"] is not None
+    assert meta["fit_sessions"] == 2, "the killed session and the resumed one"
+    assert meta["wall_time_s"] >= round(clock["elapsed_s"], 1), "wall time counts the killed session"
 
 
 def run_main(capsys, *args: str) -> str:

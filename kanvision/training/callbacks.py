@@ -1,4 +1,4 @@
-"""Callbacks that every kanvision run gets: epoch time and training throughput."""
+"""Callbacks that every kanvision run gets: epoch time, training throughput and the run's clock."""
 
 from __future__ import annotations
 
@@ -32,3 +32,39 @@ class EpochThroughput(Callback):
             sync_dist=False,
             rank_zero_only=True,
         )
+
+
+class TrainingClock(Callback):
+    """The fit time of a run summed over its sessions: a run killed and resumed with
+    ``--ckpt_path`` records the time up to its checkpoint plus the time after the resume.
+
+    The elapsed time and the session count are saved in every checkpoint (Lightning keeps a
+    callback's ``state_dict`` there), so the ``wall_time_s`` a run exports is its whole training
+    time, not just that of its last process. Work done after the last checkpoint of a killed
+    session is lost, and so is its time."""
+
+    def __init__(self) -> None:
+        self.previous_s = 0.0
+        self.sessions = 0
+        self._start: float | None = None
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+        self.sessions += 1
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.previous_s, self._start = self.elapsed_s(), None  # the clock stops with the fit
+
+    def elapsed_s(self) -> float:
+        """Seconds of fitting so far, earlier sessions included."""
+        running = time.perf_counter() - self._start if self._start is not None else 0.0
+        return self.previous_s + running
+
+    def state_dict(self) -> dict[str, float]:
+        return {"elapsed_s": self.elapsed_s(), "sessions": self.sessions}
+
+    def load_state_dict(self, state_dict: dict[str, float]) -> None:
+        # Most strategies restore callbacks before on_fit_start, some after it: count this
+        # session either way.
+        self.previous_s = float(state_dict["elapsed_s"])
+        self.sessions = int(state_dict["sessions"]) + (self._start is not None)

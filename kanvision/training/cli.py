@@ -10,7 +10,6 @@ import json
 import os
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from kanvision.data import ImageDataModule
 from kanvision.errors import KanvisionError
 from kanvision.inspect.callback import InspectCallback, InspectOptions
 from kanvision.runtime import run_cli
-from kanvision.training.callbacks import EpochThroughput
+from kanvision.training.callbacks import EpochThroughput, TrainingClock
 from kanvision.training.export import export_run
 from kanvision.training.loggers import (
     RunLogging,
@@ -118,7 +117,8 @@ class KanvisionCLI(LightningCLI):
             save_last=True,
             auto_insert_metric_name=False,
         )
-        callbacks = [*callbacks, self.checkpoint, EpochThroughput()]
+        self.clock = TrainingClock()
+        callbacks = [*callbacks, self.checkpoint, EpochThroughput(), self.clock]
         if self.options.checkpoint_every_n_steps > 0:
             callbacks.append(
                 ModelCheckpoint(dirpath=checkpoints, save_top_k=0, save_last=True,
@@ -183,7 +183,6 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
         data.prepare_data()  # missing or corrupt data fails here, before the run dir is written
         record_wandb_id(cli.loggers, cli.run_dir)
     ckpt_path = str(cli.resume.path) if cli.resume else None
-    start = time.perf_counter()
     previous = os.environ.get(RUN_DIR_ENV)
     os.environ[RUN_DIR_ENV] = str(cli.run_dir)  # DDP workers re-run this script: same run dir
     try:
@@ -193,7 +192,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             os.environ.pop(RUN_DIR_ENV, None)
         else:
             os.environ[RUN_DIR_ENV] = previous
-    wall = time.perf_counter() - start
+    wall = cli.clock.elapsed_s()  # earlier sessions of a resumed run included
     best = cli.checkpoint.best_model_path or None
     results = trainer.test(model, datamodule=data, ckpt_path=best, weights_only=False)
     test_acc = results[0].get("test/acc") if results else None
@@ -211,6 +210,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             extra={
                 "best_checkpoint": Path(best).name if best else None,
                 "seed": cli.config.get("seed_everything"),
+                "fit_sessions": cli.clock.sessions,
                 "config_files": [str(c) for c in (cli.config.get("config") or [])],
                 **run_speed(cli.run_dir),
             },
