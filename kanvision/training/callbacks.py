@@ -41,7 +41,10 @@ class TrainingClock(Callback):
     The elapsed time and the session count are saved in every checkpoint (Lightning keeps a
     callback's ``state_dict`` there), so the ``wall_time_s`` a run exports is its whole training
     time, not just that of its last process. Work done after the last checkpoint of a killed
-    session is lost, and so is its time."""
+    session is lost, and so is its time.
+
+    Not a subclass of Lightning's ``Timer``, which keeps a similar clock: a ``Timer`` in the
+    callback list makes the Trainer ignore ``--trainer.max_time``."""
 
     def __init__(self) -> None:
         self.previous_s = 0.0
