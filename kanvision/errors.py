@@ -40,6 +40,10 @@ def unknown_name(kind: str, name: str, known: Iterable[str], hint: str) -> Unkno
     )
 
 
+class TwinError(KanvisionError, ValueError):
+    """A twin was asked of a model that has none (already standard, or already matched)."""
+
+
 class InputSizeError(KanvisionError, ValueError):
     """An architecture cannot take the requested input (image size, channels)."""
 

@@ -21,7 +21,14 @@ from kanvision.models.counting import ParamCount, count_params
 from kanvision.models.factory import LayerFactory, kan_choices
 from kanvision.models.flops import count_flops
 from kanvision.models.hub import pretrained_file
-from kanvision.models.matching import match_width, param_count, reference_params
+from kanvision.models.matching import (
+    TWINS,
+    architecture_options,
+    match_width,
+    param_count,
+    reference_params,
+    twin_arguments,
+)
 from kanvision.models.pretrained import (
     apply_pruned_structure,
     default_tag_name,
@@ -101,9 +108,11 @@ def create_model(
 
 
 __all__ = [
+    "TWINS",
     "LayerFactory",
     "ModelInfo",
     "ParamCount",
+    "architecture_options",
     "count_flops",
     "count_params",
     "create_model",
@@ -119,4 +128,5 @@ __all__ = [
     "register_model",
     "register_variant",
     "save_pretrained",
+    "twin_arguments",
 ]

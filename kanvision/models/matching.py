@@ -4,19 +4,24 @@ Fair comparisons need the standard twin at the KAN model's budget, not at its ow
 smaller, size. ``create_model(name, kan="none", match_params=True)`` finds the ``width_mult`` of
 the twin whose parameter count is closest to the KAN model's (within 5% for every registered
 model). Counting builds models on the meta device, so no memory is allocated and a search over
-a 100M-parameter model takes well under a second.
+a 100M-parameter model takes well under a second. :func:`twin_arguments` turns a KAN model's
+arguments into its standard or parameter-matched twin's, which ``train.py --twin`` uses.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 
-from kanvision.models.registry import build_model
+from kanvision.errors import TwinError
+from kanvision.models.factory import PLAIN
+from kanvision.models.registry import build_model, model_entrypoint
 
 TOLERANCE = 0.05
+TWINS = ("standard", "matched")
 _MULT_RANGE = (1 / 64, 64.0)
 
 
@@ -79,3 +84,38 @@ def match_width(name: str, target: int, **kwargs: Any) -> float:
 def relative_gap(params: int, target: int) -> float:
     """``|params - target| / target``: how far a matched twin is from its budget."""
     return abs(params - target) / target
+
+
+def architecture_options(name: str) -> frozenset[str]:
+    """The named arguments of model ``name``'s builder (``width_mult``, ``kan_where``, ...); every
+    other keyword it takes is a basis option handed to its KAN layers (``grid_size``, ...)."""
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = inspect.signature(model_entrypoint(name)).parameters.values()
+    return frozenset(p.name for p in params if p.kind in named)
+
+
+def twin_arguments(name: str, kan: str, kwargs: Mapping[str, Any], twin: str) -> tuple[str, dict[str, Any]]:
+    """``(kan, kwargs)`` of a KAN model's twin, for a fair comparison.
+
+    ``"standard"``: the same architecture with plain layers (basis options dropped);
+    ``"matched"``: that twin widened to the KAN model's parameter count, through
+    ``match_params`` naming the KAN basis and its options. Architecture options are kept, so
+    the twin of a head-only KAN model (``kan_where="head"``) is matched to that model.
+    """
+    if twin not in TWINS:
+        raise TwinError(f"unknown twin '{twin}': choose one of {list(TWINS)}")
+    if kan == PLAIN:
+        raise TwinError(
+            f"{name} with kan='none' is already a standard model, so it has no {twin} twin: set "
+            "model.kan to a basis family (e.g. bspline) and ask for its twin"
+        )
+    if "match_params" in kwargs:
+        raise TwinError(
+            f"{name} already has match_params={kwargs['match_params']!r}: drop model_kwargs."
+            "match_params, or drop --twin"
+        )
+    arch = architecture_options(name)
+    twin_kwargs = {k: v for k, v in kwargs.items() if k in arch}
+    if twin == "matched":
+        twin_kwargs["match_params"] = {"kan": kan, **{k: v for k, v in kwargs.items() if k not in arch}}
+    return PLAIN, twin_kwargs

@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from lightning.pytorch.callbacks import EMAWeightAveraging, LearningRateMonitor, ModelCheckpoint
@@ -20,6 +20,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from kanvision.data import ImageDataModule
 from kanvision.errors import KanvisionError
 from kanvision.inspect.callback import InspectCallback, InspectOptions
+from kanvision.models import twin_arguments
 from kanvision.runtime import run_cli
 from kanvision.training.callbacks import EpochThroughput, TrainingClock
 from kanvision.training.export import export_run
@@ -82,6 +83,24 @@ class KanvisionCLI(LightningCLI):
             help="Resume training from this Lightning checkpoint ('last' = the run's last.ckpt); "
             "the run continues in the checkpoint's run directory.",
         )
+        parser.add_argument(
+            "--twin",
+            type=Literal["standard", "matched"] | None,
+            default=None,
+            help="Train the config's KAN model as its standard twin (plain layers, same widths) "
+            "or its parameter-matched twin (plain layers widened to the KAN model's parameter "
+            "count); the run's saved config is the twin's own.",
+        )
+
+    def before_instantiate_classes(self) -> None:
+        """``--twin``: rewrite the model section into the twin's before anything is built, so the
+        saved config, the logs and the exported weights all describe the twin itself."""
+        twin = self.config.get("twin")
+        if twin is None:
+            return
+        model = self.config.model
+        model.kan, model.model_kwargs = twin_arguments(model.model, model.kan, model.model_kwargs or {}, twin)
+        self.config.twin = None  # the saved config is a plain twin recipe: re-running it is the twin
 
     def run_name(self) -> str:
         return f"{self.datamodule.info.name}-{self.model.hparams.model}-{self.model.hparams.kan}"
