@@ -235,3 +235,30 @@ def test_cifar10_statistics():
     dm = ImageDataModule("cifar10")
     assert dm.info.mean == (0.4914, 0.4822, 0.4465) and dm.info.std == (0.2470, 0.2435, 0.2616)
     assert ImageDataModule("kmnist").info.mean == (0.1918,)
+
+
+@pytest.mark.filterwarnings(UNVERIFIED)
+def test_training_loader_resumes_mid_epoch_in_the_same_order(tmp_path):
+    """The training loader's state (saved by Lightning in every checkpoint) restores its place in
+    the epoch's shuffled order: a resumed run sees exactly the batches the killed one had left."""
+    write_idx_dataset(tmp_path, "KMNIST")
+
+    def labels(batches) -> list[list[int]]:
+        return [y.tolist() for _, y in batches]
+
+    dm = ImageDataModule("kmnist", str(tmp_path), batch_size=4, val_size=8, verify_integrity=False)
+    dm.setup("fit")
+    torch.manual_seed(0)
+    loader = dm.train_dataloader()
+    batches = iter(loader)
+    seen = labels(next(batches) for _ in range(5))
+    state = loader.state_dict()
+    rest = labels(batches)
+    assert len(seen) + len(rest) == 14  # 56 training images, batches of 4
+
+    torch.manual_seed(1)  # the resumed process does not share the killed one's random state
+    resumed = dm.train_dataloader()
+    resumed.load_state_dict(state)
+    assert labels(resumed) == rest
+    torch.manual_seed(1)
+    assert labels(dm.train_dataloader()) != seen + rest, "without the state the order differs"

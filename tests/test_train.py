@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -97,10 +98,15 @@ def test_run_killed_mid_epoch_resumes_in_its_run_dir_keeping_its_history(tiny_da
     assert last["epoch"] == 1 and last["global_step"] == 15, "a mid-epoch checkpoint (15 of 12..23)"
     clock = last["callbacks"]["TrainingClock"]
     assert clock["sessions"] == 1 and clock["elapsed_s"] > 0
+    (loader_state,) = last["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    assert loader_state, "the training loader's place in the epoch is in the checkpoint"
     epoch0_val = [r for r in before if r.get("val/acc") and r["epoch"] == "0"]
     assert len(epoch0_val) == 1
 
-    resumed = run([*args, "--ckpt_path", "last"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = run([*args, "--ckpt_path", "last"])
+    assert not [w for w in caught if "not resumable" in str(w.message)], "the loader resumes mid-epoch"
     assert Path(resumed["run_dir"]) == run_dir, "resumes in the same run directory"
     assert list(tmp_path.glob("*/version_*")) == [run_dir]
     after = read_metrics(run_dir)

@@ -15,6 +15,11 @@ from kanvision.data.offline import default_root
 from kanvision.data.sources import DataRequest, FakeDataOptions
 from kanvision.data.transforms import rand_augment
 
+try:  # a resumable loader: Lightning keeps its position in each checkpoint
+    from torchdata.stateful_dataloader import StatefulDataLoader as TrainLoader
+except ImportError:  # e.g. a bare GPU machine: training works, mid-epoch resume reshuffles
+    TrainLoader = DataLoader
+
 
 class TransformedSubset(Dataset):
     """``indices`` of a raw (PIL-image) dataset with a transform applied: one loaded copy of
@@ -150,7 +155,11 @@ class ImageDataModule(L.LightningDataModule):
             self._splits["test"] = TransformedSubset(self._load(False), None, self.transform(False))
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        return DataLoader(
+        """The training loader is resumable (:class:`~torchdata.stateful_dataloader.
+        StatefulDataLoader`): a run killed mid-epoch and resumed from its checkpoint sees the rest
+        of that epoch's shuffled order, not a fresh shuffle."""
+        loader_class = TrainLoader if split == "train" else DataLoader
+        return loader_class(
             self._splits[split],
             batch_size=self.batch_size,
             shuffle=shuffle,

@@ -211,7 +211,8 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             os.environ.pop(RUN_DIR_ENV, None)
         else:
             os.environ[RUN_DIR_ENV] = previous
-    wall = cli.clock.elapsed_s()  # earlier sessions of a resumed run included
+    # read the clock now: testing a checkpoint restores the callbacks' states saved in it
+    wall, sessions = cli.clock.elapsed_s(), cli.clock.sessions  # earlier sessions included
     best = cli.checkpoint.best_model_path or None
     results = trainer.test(model, datamodule=data, ckpt_path=best, weights_only=False)
     test_acc = results[0].get("test/acc") if results else None
@@ -229,7 +230,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             extra={
                 "best_checkpoint": Path(best).name if best else None,
                 "seed": cli.config.get("seed_everything"),
-                "fit_sessions": cli.clock.sessions,
+                "fit_sessions": sessions,
                 "config_files": [str(c) for c in (cli.config.get("config") or [])],
                 **run_speed(cli.run_dir),
             },
