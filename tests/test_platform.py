@@ -218,3 +218,13 @@ def test_every_config_builds_and_links_data_into_the_model(config, tiny_data, tm
         config, tiny_data, tmp_path, "--logging.wandb", "false", *UNVERIFIED))
     hp, data = cli.model.hparams, cli.datamodule
     assert (hp.num_classes, hp.in_chans, hp.img_size) == (data.num_classes, data.in_chans, data.img_size)
+
+
+def test_machine_note_is_appended_to_the_run_record(monkeypatch):
+    from kanvision.training.export import MACHINE_NOTE_ENV, machine_description
+
+    monkeypatch.delenv(MACHINE_NOTE_ENV, raising=False)
+    plain = machine_description("cpu")
+    assert "CPU" in plain and "shared" not in plain
+    monkeypatch.setenv(MACHINE_NOTE_ENV, "shared with 5 other runs")
+    assert machine_description("cpu") == f"{plain}, shared with 5 other runs"

@@ -16,9 +16,20 @@ from kanvision.data.datasets import DatasetInfo
 from kanvision.models import count_flops, count_params, save_pretrained
 from kanvision.models.registry import build_model
 
+MACHINE_NOTE_ENV = "KANVISION_MACHINE_NOTE"
+
 
 def machine_description(accelerator: str = "cpu") -> str:
-    """A short description of the hardware a run used, e.g. ``2-core CPU (AMD EPYC ...)``."""
+    """A short description of the hardware a run used, e.g. ``2-core CPU (AMD EPYC ...)``.
+
+    ``$KANVISION_MACHINE_NOTE``, when set, is appended (e.g. ``shared with 5 other runs``), so a
+    run on a shared machine says so in its record instead of the record being edited by hand.
+    """
+    note = os.environ.get(MACHINE_NOTE_ENV, "").strip()
+    return _hardware(accelerator) + (f", {note}" if note else "")
+
+
+def _hardware(accelerator: str) -> str:
     if accelerator == "cuda" and torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(0)}"
     cpu = platform.processor() or platform.machine()
