@@ -6,7 +6,7 @@ but different seeds (or repeats) are one row: test accuracy as mean +- std over 
 with n - 1), with the number of runs and of distinct seeds. Each KAN row names its standard twin's result where one was run, and says
 plainly when the twin wins (a gap within the seeds' spread, the larger std of two multi-seed
 rows, is called level). Params and FLOPs (one image, forward) are recomputed from the
-model; time per epoch and images/s come from the run (``time/*`` in metrics.csv, or wall time /
+model; time per epoch and images/s (means over the row's runs) come from the run (``time/*`` in metrics.csv, or wall time /
 epochs for runs that predate them, marked ``~``).
 
 ``--targets`` prints the accuracy-target table instead: for each target (dataset, parameter
@@ -161,6 +161,14 @@ def _grouped(runs: list[Run]) -> tuple[dict[tuple, list[Run]], dict[tuple, float
     return groups, {k: statistics.mean(r.acc for r in g) for k, g in groups.items()}
 
 
+def _machines(group: list[Run]) -> str:
+    """The row's machines, each named once in run order (a row's seeds may have run on
+    different machines, or on one shared with a different number of other runs)."""
+    names = (r.machine.replace("2-core CPU (AMD EPYC), ", "CPU, ").replace(" 1 torch threads", " 1 torch thread")
+             for r in group)
+    return " / ".join(dict.fromkeys(names))
+
+
 def table(runs: list[Run]) -> list[list[str]]:
     groups, means = _grouped(runs)
     rows = []
@@ -169,13 +177,14 @@ def table(runs: list[Run]) -> list[list[str]]:
         verdict = ""
         if first.kan != "none":
             verdict = "; ".join(_versus(groups, means, key, matched) for matched in (False, True) if _twin(groups, means, key, matched))
-        images = f"{first.images_per_s:,.0f}" if first.images_per_s else "-"
+        speeds = [r.images_per_s for r in group if r.images_per_s]
+        images = f"{statistics.mean(speeds):,.0f}" if speeds else "-"
         rows.append([
             first.dataset + ("" if first.split.isalnum() or "(" not in first.split else " (unverified copy)"),
             f"`{first.model}`", _kan_label(first), f"{first.params:,}", f"{first.flops / 1e6:,.1f}", str(first.epochs),
             f"{len(group)} / {len({r.seed for r in group})}", _acc([r.acc for r in group]),
             ("~" if first.approx_time else "") + f"{statistics.mean(r.epoch_s for r in group):.0f}",
-            images, first.machine.replace("2-core CPU (AMD EPYC), ", "CPU, ").replace(" 1 torch threads", " 1 torch thread"), verdict or "-", ", ".join(_shown(r.folder) for r in group),
+            images, _machines(group), verdict or "-", ", ".join(_shown(r.folder) for r in group),
         ])
     return rows
 

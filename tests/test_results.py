@@ -19,15 +19,16 @@ from kanvision.results import (
 )
 
 
-def write_run(folder: Path, kan: str, acc: float, seed: int, args: dict | None = None, params: int = 1000) -> None:
+def write_run(folder: Path, kan: str, acc: float, seed: int, args: dict | None = None, params: int = 1000,
+              machine: str = "test", images_per_s: int = 6000) -> None:
     folder.mkdir(parents=True)
     meta = {"model": "kkan_small", "kan": kan, "args": {"kan": kan, **(args or {})}, "num_params": params,
             "input_size": [1, 28, 28], "dataset": "fashion_mnist", "metrics": {"FashionMNIST": {"acc@1": acc}},
-            "epochs": 10, "wall_time_s": 100.0, "seed": seed, "machine": "test",
+            "epochs": 10, "wall_time_s": 100.0, "seed": seed, "machine": machine,
             "command": f"KANVISION_DATA=/data python train.py --config c.yaml --seed_everything {seed} --logging.save_dir runs/x"}
     (folder / "kkan_small.json").write_text(json.dumps(meta))
     (folder / "metrics.csv").write_text("epoch,step,time/epoch_s,time/train_images_per_s,test/acc\n"
-                                        f"0,10,9.0,6000,\n0,10,,,{acc / 100}\n")
+                                        f"0,10,9.0,{images_per_s},\n0,10,,,{acc / 100}\n")
 
 
 def test_seeds_are_averaged_and_the_twin_verdict_is_plain(tmp_path):
@@ -45,6 +46,14 @@ def test_seeds_are_averaged_and_the_twin_verdict_is_plain(tmp_path):
     assert "matched twin 91.00 (1,000 params): **twin wins**" in kan[11]
     assert len(rows) == 3
     assert any(r[2] == "none (width_mult=4.8)" for r in rows)  # the matched twin is told apart
+
+
+def test_a_row_names_each_machine_its_seeds_ran_on_and_their_mean_speed(tmp_path):
+    write_run(tmp_path / "s0", "bspline", 90.0, 0, machine="GPU A, shared", images_per_s=1000)
+    write_run(tmp_path / "s1", "bspline", 90.0, 1, machine="GPU A", images_per_s=3000)
+    write_run(tmp_path / "s2", "bspline", 90.0, 2, machine="GPU A", images_per_s=2000)
+    (row,) = table(collect(tmp_path))
+    assert row[9] == "2,000" and row[10] == "GPU A, shared / GPU A"
 
 
 def test_each_kan_row_meets_the_twin_matched_to_its_own_size(tmp_path):
