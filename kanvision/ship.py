@@ -8,6 +8,8 @@ that this leaves the accuracy unchanged (within ``FP16_TOLERANCE`` points); both
 kept in the metadata. With ``--url URL`` the weights are hosted outside the repository (too large
 for ``checkpoints/``): they are written to ``hosted/`` to be uploaded to ``URL``, and the entry
 records the url and sha256 (``kanvision.models.hub`` downloads and checks them on first use).
+``--record-only RESULTS_DIR`` copies only the records, for runs whose weights are not shipped
+(a shipped model's other seeds).
 """
 
 from __future__ import annotations
@@ -75,13 +77,7 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
     """Copy a run's weights to the checkpoint folder and its records to ``results/``
     (``fp16``: stored in half precision once a test-set check shows the accuracy unchanged;
     ``url``: the weights are hosted there, so they go to ``hosted/`` for upload instead)."""
-    meta_files = sorted(run_dir.glob("*.json"))
-    if len(meta_files) != 1:
-        raise KanvisionError(
-            f"'{run_dir}' holds {len(meta_files)} metadata .json files, not 1: pass the "
-            "version_<n> folder of one train.py run"
-        )
-    meta_file = meta_files[0]
+    meta_file = _metadata_file(run_dir)
     meta = json.loads(meta_file.read_text())
     name = f"{meta['model']}.{tag}"
     storage: dict[str, Any] = {}
@@ -101,6 +97,24 @@ def ship(run_dir: Path, tag: str, *, log: Path | None = None, default: bool | No
             in_repo.unlink(missing_ok=True)
             storage["url"] = url
     return _write_metadata(meta, name, tag, default, {"results": results, **storage}, sha256(dest))
+
+
+def record(run_dir: Path, results: Path, *, log: Path | None = None) -> Path:
+    """Copy a run's records to ``results`` without shipping its weights: for the other seeds of
+    a shipped model, whose numbers the results table averages in."""
+    _copy_records(run_dir, _metadata_file(run_dir), results, log)
+    return results
+
+
+def _metadata_file(run_dir: Path) -> Path:
+    """The one metadata .json train.py exports into a run's version folder."""
+    meta_files = sorted(run_dir.glob("*.json"))
+    if len(meta_files) != 1:
+        raise KanvisionError(
+            f"'{run_dir}' holds {len(meta_files)} metadata .json files, not 1: pass the "
+            "version_<n> folder of one train.py run"
+        )
+    return meta_files[0]
 
 
 def _copy_records(run_dir: Path, meta_file: Path, results: Path, log: Path | None) -> None:
@@ -140,7 +154,7 @@ def _write_metadata(meta: dict[str, Any], name: str, tag: str, default: bool | N
 def run(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kanvision.ship", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a run directory written by train.py")
-    parser.add_argument("--tag", required=True, help="weights tag, usually the dataset")
+    parser.add_argument("--tag", help="weights tag, usually the dataset (required unless --record-only)")
     parser.add_argument("--log", type=Path, help="console log of the run to keep with it")
     parser.add_argument("--default", action="store_true",
                         help="make it the model's default weights (create_model(model, pretrained=True))")
@@ -148,7 +162,15 @@ def run(argv: list[str] | None = None) -> None:
                         help="store the weights in half precision (checked on the test set first)")
     parser.add_argument("--url", help="host the weights at this URL instead of in checkpoints/ "
                         "(for files too large for the repository; upload the file it names)")
+    parser.add_argument("--record-only", type=Path, metavar="RESULTS_DIR",
+                        help="copy only the run's records to this folder (e.g. results/mnist-seeds/"
+                        "kan_convnet-s1), no weights: for the other seeds of a shipped model")
     args = parser.parse_args(argv)
+    if args.record_only:
+        print(record(args.run_dir, args.record_only, log=args.log))
+        return
+    if args.tag is None:
+        parser.error("--tag is required to ship weights (or pass --record-only RESULTS_DIR)")
     meta_file = ship(args.run_dir, args.tag, log=args.log, default=True if args.default else None,
                      fp16=args.fp16, url=args.url)
     print(meta_file)

@@ -189,6 +189,27 @@ def test_ship_fp16_refuses_a_changed_accuracy_and_leaves_no_entry(tmp_path, monk
     assert not (tmp_path / "results").exists()
 
 
+def test_record_only_copies_the_records_and_ships_no_weights(tmp_path, monkeypatch):
+    from kanvision.ship import main
+
+    monkeypatch.setenv("KANVISION_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    log = tmp_path / "console.log"
+    log.write_bytes(b"Epoch 0:  10%|#\rEpoch 0: 100%|##########|\n")
+    dest = tmp_path / "results/mnist-seeds/kkan_small-s1"
+    main([str(_fake_run(tmp_path / "a", 98.0)), "--record-only", str(dest), "--log", str(log)])
+    assert sorted(p.name for p in dest.iterdir()) == ["config.yaml", "kkan_small.json", "metrics.csv", "train.log"]
+    assert (dest / "train.log").read_bytes() == b"Epoch 0: 100%|##########|\n"
+    assert not (tmp_path / "checkpoints").exists() and kanvision.list_pretrained("kkan_small.*") == []
+
+
+def test_ship_without_a_tag_says_how_to_record_instead(tmp_path, capsys):
+    from kanvision.ship import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(_fake_run(tmp_path / "a", 98.0))])
+    assert exit_info.value.code == 2 and "--record-only" in capsys.readouterr().err
+
+
 def test_ship_names_a_folder_without_one_run(tmp_path):
     from kanvision.ship import main
 
