@@ -154,7 +154,12 @@ def _write_metadata(meta: dict[str, Any], name: str, tag: str, default: bool | N
 def run(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kanvision.ship", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a run directory written by train.py")
-    parser.add_argument("--tag", help="weights tag, usually the dataset (required unless --record-only)")
+    # one or the other: ship the weights under a tag, or only record the run
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--tag", help="weights tag, usually the dataset")
+    target.add_argument("--record-only", type=Path, metavar="RESULTS_DIR",
+                        help="copy only the run's records to this folder (e.g. results/mnist-seeds/"
+                        "kan_convnet-s1), no weights: for the other seeds of a shipped model")
     parser.add_argument("--log", type=Path, help="console log of the run to keep with it")
     parser.add_argument("--default", action="store_true",
                         help="make it the model's default weights (create_model(model, pretrained=True))")
@@ -162,15 +167,13 @@ def run(argv: list[str] | None = None) -> None:
                         help="store the weights in half precision (checked on the test set first)")
     parser.add_argument("--url", help="host the weights at this URL instead of in checkpoints/ "
                         "(for files too large for the repository; upload the file it names)")
-    parser.add_argument("--record-only", type=Path, metavar="RESULTS_DIR",
-                        help="copy only the run's records to this folder (e.g. results/mnist-seeds/"
-                        "kan_convnet-s1), no weights: for the other seeds of a shipped model")
     args = parser.parse_args(argv)
     if args.record_only:
+        if args.default or args.fp16 or args.url:
+            parser.error("--default, --fp16 and --url apply to shipped weights: drop them with "
+                         "--record-only, or ship with --tag instead")
         print(record(args.run_dir, args.record_only, log=args.log))
         return
-    if args.tag is None:
-        parser.error("--tag is required to ship weights (or pass --record-only RESULTS_DIR)")
     meta_file = ship(args.run_dir, args.tag, log=args.log, default=True if args.default else None,
                      fp16=args.fp16, url=args.url)
     print(meta_file)

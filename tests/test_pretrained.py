@@ -210,6 +210,17 @@ def test_ship_without_a_tag_says_how_to_record_instead(tmp_path, capsys):
     assert exit_info.value.code == 2 and "--record-only" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("extra", [["--tag", "mnist"], ["--fp16"], ["--default"], ["--url", "https://example.org/w"]])
+def test_record_only_refuses_options_for_shipped_weights(tmp_path, capsys, extra):
+    from kanvision.ship import main
+
+    dest = tmp_path / "results/mnist-seeds/kkan_small-s1"
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(_fake_run(tmp_path / "a", 98.0)), "--record-only", str(dest), *extra])
+    assert exit_info.value.code == 2 and extra[0] in capsys.readouterr().err
+    assert not dest.exists()
+
+
 def test_ship_names_a_folder_without_one_run(tmp_path):
     from kanvision.ship import main
 
