@@ -6,8 +6,10 @@ but different seeds (or repeats) are one row: test accuracy as mean +- std over 
 with n - 1), with the number of runs and of distinct seeds. Each KAN row names its standard twin's result where one was run, and says
 plainly when the twin wins (a gap within the seeds' spread, the larger std of two multi-seed
 rows, is called level). Params and FLOPs (one image, forward) are recomputed from the
-model; time per epoch and images/s (means over the row's runs) come from the run (``time/*`` in metrics.csv, or wall time /
-epochs for runs that predate them, marked ``~``).
+model; time per epoch and images/s come from the runs (``time/*`` in metrics.csv, or wall time /
+epochs for runs that predate them, marked ``~``): the median over the row's runs, with their range
+when the runs differ by more than a quarter (seeds run on different code, or on a machine shared
+with a different number of other runs).
 
 ``--targets`` prints the accuracy-target table instead: for each target (dataset, parameter
 budget, accuracy), the best KAN row within the budget (rows with the most seeds first), whether
@@ -37,6 +39,7 @@ from kanvision.tables import format_table
 from kanvision.training.export import model_flops
 
 ROOT = Path(__file__).resolve().parents[1]
+SPREAD_SHOWN = 1.25  # a row's speed shows its runs' range when the slowest is this much slower than the fastest
 
 
 @dataclass
@@ -169,6 +172,15 @@ def _machines(group: list[Run]) -> str:
     return " / ".join(dict.fromkeys(names))
 
 
+def _typical(values: list[float]) -> str:
+    """A row's per-run speed figure: the median, plus the range when the runs differ by more than a
+    quarter, so one slow seed (older code, a busier machine) neither hides nor skews the row."""
+    middle, low, high = statistics.median(values), min(values), max(values)
+    if high <= SPREAD_SHOWN * low:
+        return f"{middle:,.0f}"
+    return f"{middle:,.0f} ({low:,.0f}-{high:,.0f})"
+
+
 def table(runs: list[Run]) -> list[list[str]]:
     groups, means = _grouped(runs)
     rows = []
@@ -178,12 +190,12 @@ def table(runs: list[Run]) -> list[list[str]]:
         if first.kan != "none":
             verdict = "; ".join(_versus(groups, means, key, matched) for matched in (False, True) if _twin(groups, means, key, matched))
         speeds = [r.images_per_s for r in group if r.images_per_s]
-        images = f"{statistics.mean(speeds):,.0f}" if speeds else "-"
+        images = _typical(speeds) if speeds else "-"
         rows.append([
             first.dataset + ("" if first.split.isalnum() or "(" not in first.split else " (unverified copy)"),
             f"`{first.model}`", _kan_label(first), f"{first.params:,}", f"{first.flops / 1e6:,.1f}", str(first.epochs),
             f"{len(group)} / {len({r.seed for r in group})}", _acc([r.acc for r in group]),
-            ("~" if first.approx_time else "") + f"{statistics.mean(r.epoch_s for r in group):.0f}",
+            ("~" if first.approx_time else "") + _typical([r.epoch_s for r in group]),
             images, _machines(group), verdict or "-", ", ".join(_shown(r.folder) for r in group),
         ])
     return rows

@@ -48,12 +48,21 @@ def test_seeds_are_averaged_and_the_twin_verdict_is_plain(tmp_path):
     assert any(r[2] == "none (width_mult=4.8)" for r in rows)  # the matched twin is told apart
 
 
-def test_a_row_names_each_machine_its_seeds_ran_on_and_their_mean_speed(tmp_path):
+def test_a_row_names_each_machine_its_seeds_ran_on_and_their_median_speed(tmp_path):
     write_run(tmp_path / "s0", "bspline", 90.0, 0, machine="GPU A, shared", images_per_s=1000)
     write_run(tmp_path / "s1", "bspline", 90.0, 1, machine="GPU A", images_per_s=3000)
     write_run(tmp_path / "s2", "bspline", 90.0, 2, machine="GPU A", images_per_s=2000)
     (row,) = table(collect(tmp_path))
-    assert row[9] == "2,000" and row[10] == "GPU A, shared / GPU A"
+    # the runs differ by more than a quarter: the median, and the range beside it
+    assert row[9] == "2,000 (1,000-3,000)" and row[10] == "GPU A, shared / GPU A"
+
+
+@pytest.mark.parametrize(("speeds", "shown"), [((2000, 2100, 2400), "2,100"), ((2000, 2100, 5000), "2,100 (2,000-5,000)")])
+def test_one_slow_seed_neither_skews_nor_hides_in_the_row_speed(tmp_path, speeds, shown):
+    for seed, speed in enumerate(speeds):
+        write_run(tmp_path / f"s{seed}", "bspline", 90.0, seed, images_per_s=speed)
+    (row,) = table(collect(tmp_path))
+    assert row[9] == shown
 
 
 def test_each_kan_row_meets_the_twin_matched_to_its_own_size(tmp_path):
