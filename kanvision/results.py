@@ -195,7 +195,7 @@ def table(runs: list[Run]) -> list[list[str]]:
             first.dataset + ("" if first.split.isalnum() or "(" not in first.split else " (unverified copy)"),
             f"`{first.model}`", _kan_label(first), f"{first.params:,}", f"{first.flops / 1e6:,.1f}", str(first.epochs),
             f"{len(group)} / {len({r.seed for r in group})}", _acc([r.acc for r in group]),
-            ("~" if first.approx_time else "") + _typical([r.epoch_s for r in group]),
+            ("~" if any(r.approx_time for r in group) else "") + _typical([r.epoch_s for r in group]),
             images, _machines(group), verdict or "-", ", ".join(_shown(r.folder) for r in group),
         ])
     return rows

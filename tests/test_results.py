@@ -109,3 +109,11 @@ def test_readme_tables_match_the_committed_records():
     writes from results/ and checkpoints/: rerun it after adding a run."""
     readme = (ROOT / "README.md").read_text()
     assert fill_readme(readme, readme_tables()) == readme
+
+
+def test_a_row_is_marked_approximate_when_any_of_its_runs_has_no_epoch_timer(tmp_path):
+    write_run(tmp_path / "s0", "bspline", 90.0, 0)
+    write_run(tmp_path / "s1", "bspline", 90.0, 1)
+    (tmp_path / "s1" / "metrics.csv").write_text("epoch,step,test/acc\n0,10,0.9\n")  # predates the timer
+    (row,) = table(collect(tmp_path))
+    assert row[8].startswith("~")
