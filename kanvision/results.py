@@ -164,12 +164,23 @@ def _grouped(runs: list[Run]) -> tuple[dict[tuple, list[Run]], dict[tuple, float
     return groups, {k: statistics.mean(r.acc for r in g) for k, g in groups.items()}
 
 
+_CPU_MACHINE = re.compile(r"^\d+-core CPU \((?P<cpu>.*)\), ")
+_CPU_NAME_NOISE = re.compile(r"\((?:R|TM)\)| Processor\b| CPU @ .*$")
+
+
+def _machine_short(machine: str) -> str:
+    """``2-core CPU (Intel(R) Xeon(R) Processor), 1 torch thread`` -> ``CPU (Intel Xeon), 1 torch
+    thread``: shorter, but keeping the CPU model, since one model's epoch time differs by tens of
+    per cent between the build machines."""
+    def short(match: re.Match) -> str:
+        return f"CPU ({_CPU_NAME_NOISE.sub('', match['cpu']).strip()}), "
+    return _CPU_MACHINE.sub(short, machine).replace(" 1 torch threads", " 1 torch thread")
+
+
 def _machines(group: list[Run]) -> str:
     """The row's machines, each named once in run order (a row's seeds may have run on
     different machines, or on one shared with a different number of other runs)."""
-    names = (r.machine.replace("2-core CPU (AMD EPYC), ", "CPU, ").replace(" 1 torch threads", " 1 torch thread")
-             for r in group)
-    return " / ".join(dict.fromkeys(names))
+    return " / ".join(dict.fromkeys(_machine_short(r.machine) for r in group))
 
 
 def _typical(values: list[float]) -> str:

@@ -57,6 +57,18 @@ def test_a_row_names_each_machine_its_seeds_ran_on_and_their_median_speed(tmp_pa
     assert row[9] == "2,000 (1,000-3,000)" and row[10] == "GPU A, shared / GPU A"
 
 
+@pytest.mark.parametrize(("machine", "shown"), [
+    ("2-core CPU (AMD EPYC), 1 torch thread", "CPU (AMD EPYC), 1 torch thread"),
+    ("2-core CPU (Intel(R) Xeon(R) Processor), 1 torch thread", "CPU (Intel Xeon), 1 torch thread"),
+    ("16-core CPU (Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz), 4 torch threads", "CPU (Intel Xeon Gold 6338), 4 torch threads"),
+    ("GPU: NVIDIA H100 80GB HBM3, shared with up to 9 other runs", "GPU: NVIDIA H100 80GB HBM3, shared with up to 9 other runs"),
+])
+def test_a_row_names_the_cpu_model_its_runs_had(tmp_path, machine, shown):
+    write_run(tmp_path / "s0", "bspline", 90.0, 0, machine=machine)
+    (row,) = table(collect(tmp_path))
+    assert row[10] == shown
+
+
 @pytest.mark.parametrize(("speeds", "shown"), [((2000, 2100, 2400), "2,100"), ((2000, 2100, 5000), "2,100 (2,000-5,000)")])
 def test_one_slow_seed_neither_skews_nor_hides_in_the_row_speed(tmp_path, speeds, shown):
     for seed, speed in enumerate(speeds):
