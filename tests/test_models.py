@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 import kanvision
 from kanvision.layers import KANLayer, KANLinear, list_bases
@@ -15,6 +16,7 @@ from kanvision.models import get_model_info, param_count
 from kanvision.models.__main__ import main as list_main
 from kanvision.models.flops import count_flops
 from kanvision.models.matching import relative_gap
+from kanvision.models.registry import build_model
 
 MODELS = kanvision.list_models()
 SMALL = {"width_mult": 0.25}
@@ -173,6 +175,20 @@ def test_count_flops_counts_mix_and_expand():
     assert expand_flops(6) > 0  # the elementwise expand is counted ...
     assert expand_flops(12) == 2 * expand_flops(6)  # ... per input value ...
     assert expand_flops(6) < 6 * 9 * 20  # ... at tens of ops per basis value
+
+
+@pytest.mark.parametrize("backend", [SDPBackend.MATH, SDPBackend.FLASH_ATTENTION])
+def test_count_flops_of_attention_does_not_depend_on_the_cpu_kernel(backend):
+    # SDPA picks the fused CPU kernel on AVX-512 machines and the math path elsewhere; the meta
+    # device (how runs record their FLOPs) counts the generic kernel
+    model = kanvision.create_model("vit_nano_patch4_32", kan="none", **SMALL)
+    with torch.device("meta"):
+        recorded = count_flops(build_model("vit_nano_patch4_32", kan="none", **SMALL))
+    try:
+        with sdpa_kernel(backend):
+            assert count_flops(model) == recorded
+    except RuntimeError as error:  # a CPU without the fused kernel
+        pytest.skip(str(error))
 
 
 @pytest.mark.parametrize("name", ["kan_convnet", "resnet8_cifar", "vit_nano_patch4_32"])

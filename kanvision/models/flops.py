@@ -16,13 +16,23 @@ import torch
 from torch import Tensor, nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 from kanvision.layers import KANLayer
 from kanvision.layers.fused import eager_expand
 from kanvision.models.registry import get_model_info
 
 _COPIES = {torch.ops.aten.clone.default}  # layout copies, not arithmetic
+
+
+def _attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+# torch's flop counter knows the CUDA attention kernels but not the fused CPU one, which
+# scaled_dot_product_attention picks on some CPUs (AVX-512) and not on others (math path: bmm,
+# counted): without this a ViT's count depends on the machine, and on AVX-512 misses attention.
+_MISSING_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _attention_flops}
 
 
 class _KANPointwiseCounter(TorchDispatchMode):
@@ -74,7 +84,7 @@ def count_flops(model: nn.Module, input_size: Sequence[int] | None = None) -> in
     was_training = model.training
     model.eval()
     try:
-        with eager_expand(), FlopCounterMode(display=False) as matmuls, counter:
+        with eager_expand(), FlopCounterMode(display=False, custom_mapping=_MISSING_FORMULAS) as matmuls, counter:
             model(x)
     finally:
         model.train(was_training)
