@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from kanvision.errors import KanvisionError, unknown_name
+from kanvision.kernels.spec import KernelBasis
 
 
 class BasisOptionError(KanvisionError, TypeError):
@@ -43,6 +44,11 @@ class Basis(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``(..., C) -> (..., C, K)``."""
         return torch.stack(self.functions(x), dim=-1)
+
+    def kernel_spec(self) -> KernelBasis | None:
+        """The closed form a fused GPU kernel evaluates in registers, or None where no kernel
+        covers this family (it then runs through the compiled expand)."""
+        return None
 
 
 def check_grid_range(grid_range: tuple[float, float]) -> tuple[float, float]:
@@ -139,6 +145,15 @@ class TanhPolynomialBasis(Basis):
     def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
         """``p_{n+1}`` from ``p_n`` and ``p_{n-1}``."""
         raise NotImplementedError
+
+    def recurrence(self, n: int) -> tuple[float, float]:
+        """``(a_n, b_n)`` of ``p_{n+1} = a_n t p_n - b_n p_{n-1}``, the same recurrence as
+        :meth:`next_polynomial` in the form the fused kernels evaluate."""
+        raise NotImplementedError
+
+    def kernel_spec(self) -> KernelBasis:
+        coefficients = [c for n in range(1, self.degree) for c in self.recurrence(n)]
+        return KernelBasis("tanh_recurrence", self.num_functions, recurrence=tuple(coefficients))
 
     def functions(self, x: Tensor) -> list[Tensor]:
         t = torch.tanh(x)

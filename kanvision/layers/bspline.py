@@ -7,6 +7,7 @@ import math
 import torch
 from torch import Tensor
 
+from kanvision.kernels.spec import KernelBasis
 from kanvision.layers.basis import Basis, check_grid_range, register_basis
 
 
@@ -93,6 +94,18 @@ class BSplineBasis(Basis):
         # position in knot units, 0 at the first extended knot; B_j(x) = N(u - j)
         u = (x - self.grid_lo.to(x.dtype)) / self.grid_step.to(x.dtype) + self.spline_order
         return [cardinal_bspline(u - j, self.spline_order) for j in range(self.num_functions)]
+
+    def kernel_spec(self) -> KernelBasis | None:
+        """Cubic splines only: the kernels evaluate the closed-form cubic (``cardinal_bspline``)."""
+        if self.spline_order != 3:
+            return None
+        return KernelBasis(
+            "bspline3",
+            self.num_functions,
+            lo=self.grid_lo,
+            inv_step=1.0 / self.grid_step,
+            shift=float(self.spline_order),
+        )
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, grid_size={self.grid_size}, spline_order={self.spline_order}"

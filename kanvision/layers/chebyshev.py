@@ -29,3 +29,6 @@ class ChebyshevBasis(TanhPolynomialBasis):
 
     def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
         return 2.0 * t * p_n - p_prev
+
+    def recurrence(self, n: int) -> tuple[float, float]:
+        return 2.0, 1.0

@@ -36,3 +36,6 @@ class GramBasis(TanhPolynomialBasis):
 
     def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
         return t * p_n - self.betas[n] * p_prev
+
+    def recurrence(self, n: int) -> tuple[float, float]:
+        return 1.0, self.betas[n]

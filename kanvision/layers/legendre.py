@@ -30,3 +30,6 @@ class LegendreBasis(TanhPolynomialBasis):
     def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
         # (n + 1) P_{n+1} = (2n + 1) t P_n - n P_{n-1}: one fused multiply-add pass plus one scale
         return torch.addcmul(p_prev * -(n / (n + 1)), t, p_n, value=(2 * n + 1) / (n + 1))
+
+    def recurrence(self, n: int) -> tuple[float, float]:
+        return (2 * n + 1) / (n + 1), n / (n + 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from kanvision.kernels.spec import KernelBasis
 from kanvision.layers.basis import UniformCentresBasis, register_basis
 
 
@@ -38,3 +39,14 @@ class RBFBasis(UniformCentresBasis):
     @staticmethod
     def profile(t: Tensor) -> Tensor:
         return torch.exp(-(t * t))
+
+    def kernel_spec(self) -> KernelBasis:
+        lo, _ = self.grid_range
+        return KernelBasis(
+            "gaussian",
+            self.num_functions,
+            lo=torch.full((self.in_features,), lo),
+            inv_step=torch.full((self.in_features,), 1.0 / self.spacing),
+            u_min=-self.margin,
+            u_max=self.grid_size - 1 + self.margin,
+        )
