@@ -3,6 +3,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# Without a GPU the fused Triton kernels run on Triton's CPU interpreter (tests/test_kernels.py).
+# Triton decides that when it is first imported, and lightning imports it, so it is set here.
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("WANDB_SILENT", "true")

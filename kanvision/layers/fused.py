@@ -9,7 +9,8 @@ layer on its *input*, instead of one on the K-times wider ``z``.
 The expand itself is an elementwise function of x. It is compiled with ``torch.compile`` into one
 fused kernel (forward and backward) where a compiler is available; otherwise it runs eagerly,
 which is correct but slower. ``KANVISION_COMPILE=0`` (or ``set_compile(False)``) turns
-compilation off; ``KANVISION_COMPILE=1`` forces it on.
+compilation off; ``KANVISION_COMPILE=1`` forces it on. ``KANVISION_KERNEL`` (see
+``kanvision.kernels``) chooses between this path and the fused Triton kernel.
 """
 
 from __future__ import annotations
@@ -49,11 +50,15 @@ def _compiler_available(device_type: str) -> bool:
 
 @contextlib.contextmanager
 def eager_expand() -> Iterator[None]:
-    """Run the expand step eagerly inside this block (e.g. to trace or count its operations)."""
+    """Run the expand step eagerly inside this block, never through a fused kernel (e.g. to
+    trace or count its operations)."""
+    from kanvision.kernels.dispatch import use_kernel
+
     global _compile_setting
     previous, _compile_setting = _compile_setting, False
     try:
-        yield
+        with use_kernel("eager"):
+            yield
     finally:
         _compile_setting = previous
 
@@ -62,6 +67,11 @@ def compile_enabled(device_type: str) -> bool:
     """Whether the expand step is compiled on this device type."""
     if _compile_setting is not None:
         return _compile_setting and _compiler_available(device_type)
+    from kanvision.kernels.dispatch import kernel_setting
+
+    setting = kernel_setting()
+    if setting != "auto" and setting != "triton":  # KANVISION_KERNEL=compile|eager forces it
+        return setting == "compile" and _compiler_available(device_type)
     env = os.environ.get("KANVISION_COMPILE", "auto").lower()
     if env in ("0", "false", "no", "off"):
         return False

@@ -86,6 +86,19 @@ class _KANConvNd(KANLayer):
     def can_fuse(self) -> bool:
         return self.fused and self.mix.padding_mode == "zeros" and not isinstance(self.mix.padding, str)
 
+    def pointwise_mix(self) -> tuple[Tensor, int] | None:
+        """A 1x1 conv with stride 1 and no padding is a (grouped) matmul over channels."""
+        m = self.mix
+        ones = (1,) * len(m.stride)
+        if m.kernel_size != ones or m.stride != ones or m.dilation != ones:
+            return None
+        if isinstance(m.padding, str) or any(m.padding):
+            return None
+        return m.weight.flatten(1), m.groups
+
+    def from_channels_last(self, y: Tensor) -> Tensor:
+        return y.movedim(-1, 1)
+
     def mix_forward(self, z: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         # channels-last z viewed channels-first: a channels_last tensor, no copy
         return self.mix._conv_forward(z.movedim(-1, 1), weight, bias)

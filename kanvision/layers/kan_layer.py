@@ -15,6 +15,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from kanvision.kernels.dispatch import kernel_path
 from kanvision.layers.basis import Basis, create_basis
 from kanvision.layers.fused import fused_kan, run_expand
 
@@ -83,9 +84,27 @@ class KANLayer(nn.Module):
         """Whether the fused op (save only x, recompute z in backward) applies to this layer."""
         return self.fused
 
+    def pointwise_mix(self) -> tuple[Tensor, int] | None:
+        """The mix as a matmul over channels, ``(weight (out, (K + 1) * C / groups), groups)``,
+        or None where it is not one (a spatial conv). The fused Triton kernel covers these."""
+        return None
+
+    def from_channels_last(self, y: Tensor) -> Tensor:
+        """The fused kernel's channels-last output in the layout :meth:`mix_forward` returns."""
+        return y
+
     def kan_forward(self, x: Tensor) -> Tensor:
-        """``mix(expand(x))`` for channels-last ``x``, fused when training."""
-        if torch.is_grad_enabled() and self.can_fuse() and not torch.compiler.is_compiling():
+        """``mix(expand(x))`` for channels-last ``x``: through the fused Triton kernel where it
+        covers the layer (see ``kanvision.kernels``), else fused when training."""
+        compiling = torch.compiler.is_compiling()
+        if not compiling and kernel_path(self, x) == "triton":
+            from kanvision.kernels.triton_linear import kan_linear
+
+            weight, groups = self.pointwise_mix()
+            has_base = self.base_activation is not None
+            y = kan_linear(x, weight, self.mix.bias, self.basis.kernel_spec(), has_base, groups)
+            return self.from_channels_last(y)
+        if torch.is_grad_enabled() and self.can_fuse() and not compiling:
             return fused_kan(x, self)
         return self.mix_forward(self.expand(x), self.mix.weight, self.mix.bias)
 

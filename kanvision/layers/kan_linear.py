@@ -65,6 +65,9 @@ class KANLinear(KANLayer):
     def channels_last_samples(self, x: Tensor) -> Tensor:
         return self.select_input_channels(x, -1).reshape(-1, self.in_features)
 
+    def pointwise_mix(self) -> tuple[Tensor, int]:
+        return self.mix.weight, 1
+
     def mix_forward(self, z: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         return F.linear(z, weight, bias)
 
