@@ -17,18 +17,12 @@ Writes ``benchmarks/results/layers-<device>.md`` and ``.json``.
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
-import gc
 import json
 import platform
-import re
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from _timing import clear_grads, family_options, fastest, make_step, peak_memory_mb, time_step
 from torch import nn
 
 from kanvision.layers import KANConv2d, KANLinear, list_bases
@@ -37,96 +31,6 @@ from kanvision.runtime import tune_cpu_allocator
 from kanvision.training.export import machine_description
 
 OUT = Path(__file__).parent / "results"
-GRID = {"grid_size": 5, "spline_order": 3}
-
-
-def family_options(basis: str) -> dict:
-    """G=5, k=3 where the family takes them."""
-    import inspect
-
-    from kanvision.layers.basis import _BASES
-
-    accepted = inspect.signature(_BASES[basis].__init__).parameters
-    return {k: v for k, v in GRID.items() if k in accepted}
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def clear_grads(module: nn.Module, x: torch.Tensor) -> None:
-    x.grad = None
-    for p in module.parameters():
-        p.grad = None
-
-
-def make_step(module: nn.Module, x: torch.Tensor, dtype: torch.dtype, device: str) -> Callable[[], None]:
-    autocast = dtype in (torch.bfloat16, torch.float16)
-
-    def step() -> None:
-        clear_grads(module, x)
-        with torch.autocast(device, dtype=dtype, enabled=autocast):
-            y = module(x)
-        y.float().sum().backward()
-
-    return step
-
-
-def time_step(step: Callable[[], None], device: str, reps: int, warmup: int) -> tuple[float, float]:
-    """(first call seconds, median ms over reps after warm-up)."""
-    sync(device)
-    t0 = time.perf_counter()
-    step()
-    sync(device)
-    first = time.perf_counter() - t0
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(reps):
-        sync(device)
-        t0 = time.perf_counter()
-        step()
-        sync(device)
-        times.append(time.perf_counter() - t0)
-    return first, 1000 * statistics.median(times)
-
-
-def _proc_status_bytes(key: str) -> int:
-    text = Path("/proc/self/status").read_text()
-    return int(re.search(rf"{key}:\s+(\d+) kB", text).group(1)) * 1024
-
-
-def peak_memory_mb(step: Callable[[], None], device: str, live_inputs: int, clear: Callable[[], None]) -> float:
-    """Peak memory of one step plus the bytes of its input, in MB.
-
-    CUDA: the caching allocator's peak. CPU: the rise of the process's peak resident memory
-    (VmHWM, reset through /proc/self/clear_refs) during the step, measured with glibc malloc's
-    default thresholds so freed tensors go back to the OS and the peak is the tensors' peak.
-    """
-    if device == "cuda":
-        clear()
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base + live_inputs) / 2**20
-    tuned = tune_cpu_allocator(128 * 1024, 128 * 1024)  # glibc defaults
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    try:
-        step()  # one step at these settings first, so only the step's own peak is measured
-        clear()
-        gc.collect()
-        libc.malloc_trim(0)
-        Path("/proc/self/clear_refs").write_text("5")
-        base = _proc_status_bytes("VmRSS")
-        step()
-        peak = _proc_status_bytes("VmHWM")
-    finally:
-        if tuned:
-            tune_cpu_allocator()
-    return (peak - base + live_inputs) / 2**20
 
 
 def measure(name: str, module: nn.Module, shape: tuple[int, ...], dtype, device, reps, warmup,
@@ -140,10 +44,6 @@ def measure(name: str, module: nn.Module, shape: tuple[int, ...], dtype, device,
     first, median = time_step(step, device, reps, warmup)
     mem = peak_memory_mb(step, device, x.numel() * x.element_size(), lambda: clear_grads(module, x))
     return {"name": name, "first_s": first, "ms": median, "peak_mb": mem}
-
-
-def fastest(*rows: dict) -> dict:
-    return min(rows, key=lambda r: r["ms"])
 
 
 def run(device: str, dtype: torch.dtype, reps: int, warmup: int, families: list[str]) -> list[dict]:
