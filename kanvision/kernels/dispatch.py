@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import warnings
 from collections.abc import Iterator
 
 import torch
@@ -28,6 +29,7 @@ from kanvision.errors import KanvisionError
 PATHS = ("auto", "triton", "compile", "eager")
 _KERNEL_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 _override: str | None = None
+_triton_failure: str | None = None  # set once the kernels failed to build or launch under auto
 
 
 class KernelSettingError(KanvisionError, ValueError):
@@ -98,6 +100,23 @@ def triton_covers(layer: nn.Module) -> bool:
     return layer.basis.kernel_spec() is not None
 
 
+def _auto_prefers_triton(x: Tensor) -> bool:
+    """Where ``auto`` takes the kernels: on CUDA (on the CPU the interpreter is for tests)."""
+    return x.device.type == "cuda"
+
+
+def triton_failed(error: BaseException) -> None:
+    """Under ``auto``: stop choosing the Triton path for this process, with one warning (e.g. a
+    GPU whose Triton build fails); the compiled expand computes the same layers."""
+    global _triton_failure
+    if _triton_failure is None:
+        _triton_failure = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        warnings.warn(
+            f"kanvision: the fused Triton kernels failed ({_triton_failure}); KAN layers use the "
+            "compiled expand instead (KANVISION_KERNEL=triton raises the error)"
+        )
+
+
 def kernel_path(layer: nn.Module, x: Tensor) -> str:
     """The path ``layer`` takes for channels-last input ``x``: triton, compile or eager."""
     from kanvision.layers.fused import compile_enabled
@@ -110,7 +129,9 @@ def kernel_path(layer: nn.Module, x: Tensor) -> str:
             "KANVISION_KERNEL=triton on the CPU needs Triton's interpreter: set TRITON_INTERPRET=1 "
             "(slow, for tests), or use KANVISION_KERNEL=compile"
         )
-    wants_triton = setting == "triton" or (setting == "auto" and x.device.type == "cuda")
+    wants_triton = setting == "triton" or (
+        setting == "auto" and _triton_failure is None and _auto_prefers_triton(x)
+    )
     if wants_triton and _triton_runs_on(x) and triton_covers(layer):
         return "triton"
     return "compile" if compile_enabled(x.device.type) else "eager"

@@ -29,15 +29,15 @@ KINDS = ("bspline3", "gaussian", "tanh_recurrence")
 class KernelBasis:
     """A closed-form basis as the kernels evaluate it (see the module docstring).
 
-    ``lo`` and ``inv_step`` are per-channel tensors (``(C,)``) for the grid kinds and None for
-    ``tanh_recurrence``; ``u_min``/``u_max`` are where the grid position is clamped (infinite:
-    not clamped).
+    ``lo`` and ``inv_step`` are per-channel tensors (``(C,)``) or one float for every channel
+    for the grid kinds, and unused for ``tanh_recurrence``; ``u_min``/``u_max`` are where the grid
+    position is clamped (infinite: not clamped).
     """
 
     kind: str
     num_functions: int
-    lo: Tensor | None = None
-    inv_step: Tensor | None = None
+    lo: Tensor | float = 0.0
+    inv_step: Tensor | float = 1.0
     shift: float = 0.0
     u_min: float = -math.inf
     u_max: float = math.inf

@@ -271,7 +271,7 @@ def tile_configs(interpreter: bool | None = None) -> list[triton.Config]:
     H100's shared memory for up to 14 functions a channel (checked by the tests, offline)."""
     if interpreting() if interpreter is None else interpreter:
         # the interpreter's cost is per operation, not per element: few, mid-sized tiles
-        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_C": 32}, num_warps=1)]
+        return [triton.Config({"BLOCK_M": 64, "BLOCK_N": 32, "BLOCK_C": 32}, num_warps=1)]
     return [
         triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_C": bc}, num_warps=w, num_stages=s)
         for bm, bn, bc, w, s in [
@@ -311,6 +311,18 @@ def _constant(values: tuple[float, ...], dtype: torch.dtype, device: torch.devic
     return torch.tensor(values or (0.0,), dtype=dtype, device=device)
 
 
+def _per_channel(value: Tensor | float, channels: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """A grid parameter as a ``(C,)`` tensor on the device (a float is filled once and cached)."""
+    if isinstance(value, Tensor):
+        return value.to(device=device, dtype=dtype).expand(channels).contiguous()
+    return _filled(float(value), channels, dtype, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _filled(value: float, channels: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    return torch.full((channels,), value, dtype=dtype, device=device)
+
+
 class _Launch:
     """Everything the three kernels share for one layer call: the basis as kernel arguments,
     the group sizes and the dtypes."""
@@ -323,11 +335,7 @@ class _Launch:
         self.n_g = weight.shape[0] // groups
         compute = torch.float64 if x.dtype == torch.float64 else torch.float32
         device = x.device
-        if spec.kind == "tanh_recurrence":
-            lo = inv = _constant((0.0,), compute, device)
-        else:
-            lo = spec.lo.to(device=device, dtype=compute).expand(channels).contiguous()
-            inv = spec.inv_step.to(device=device, dtype=compute).expand(channels).contiguous()
+        lo, inv = (_per_channel(v, channels, compute, device) for v in (spec.lo, spec.inv_step))
         self.tensors = (lo, inv, _constant(spec.recurrence, compute, device))
         self.scalars = (
             spec.shift,

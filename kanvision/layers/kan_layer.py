@@ -15,7 +15,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from kanvision.kernels.dispatch import kernel_path
+from kanvision.kernels.dispatch import kernel_path, kernel_setting, triton_failed
 from kanvision.layers.basis import Basis, create_basis
 from kanvision.layers.fused import fused_kan, run_expand
 
@@ -93,17 +93,26 @@ class KANLayer(nn.Module):
         """The fused kernel's channels-last output in the layout :meth:`mix_forward` returns."""
         return y
 
+    def triton_forward(self, x: Tensor) -> Tensor:
+        """The layer through the fused Triton kernel (``kanvision.kernels.triton_linear``)."""
+        from kanvision.kernels.triton_linear import kan_linear
+
+        weight, groups = self.pointwise_mix()
+        has_base = self.base_activation is not None
+        y = kan_linear(x, weight, self.mix.bias, self.basis.kernel_spec(), has_base, groups)
+        return self.from_channels_last(y)
+
     def kan_forward(self, x: Tensor) -> Tensor:
         """``mix(expand(x))`` for channels-last ``x``: through the fused Triton kernel where it
         covers the layer (see ``kanvision.kernels``), else fused when training."""
         compiling = torch.compiler.is_compiling()
         if not compiling and kernel_path(self, x) == "triton":
-            from kanvision.kernels.triton_linear import kan_linear
-
-            weight, groups = self.pointwise_mix()
-            has_base = self.base_activation is not None
-            y = kan_linear(x, weight, self.mix.bias, self.basis.kernel_spec(), has_base, groups)
-            return self.from_channels_last(y)
+            try:
+                return self.triton_forward(x)
+            except Exception as e:  # noqa: BLE001  (auto: a kernel that fails to build falls back)
+                if kernel_setting() == "triton":
+                    raise
+                triton_failed(e)
         if torch.is_grad_enabled() and self.can_fuse() and not compiling:
             return fused_kan(x, self)
         return self.mix_forward(self.expand(x), self.mix.weight, self.mix.bias)

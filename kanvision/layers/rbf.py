@@ -45,8 +45,8 @@ class RBFBasis(UniformCentresBasis):
         return KernelBasis(
             "gaussian",
             self.num_functions,
-            lo=torch.full((self.in_features,), lo),
-            inv_step=torch.full((self.in_features,), 1.0 / self.spacing),
+            lo=lo,
+            inv_step=1.0 / self.spacing,
             u_min=-self.margin,
             u_max=self.grid_size - 1 + self.margin,
         )
