@@ -11,7 +11,7 @@ models also take an SGD step) timed after warm-up with CUDA events (``time.perf_
 CPU) and reported as the median; ratios are between medians measured in the same run.
 
 Layers (``--part layers``): KANLinear and KANConv2d of every zoo family (G=5, k=3 where the
-family has them, as ``benchmarks/layers.py``) at the sizes in ``SIZES`` (those of the brief plus
+family has them, as ``benchmarks/layers.py``) at the sizes in ``SIZES`` (ViT MLPs, CIFAR and ImageNet convs, plus
 ``cifar_pw64``, a 1x1 conv, the conv shape the Triton kernel covers), once per kernel path
 (``triton``, ``compile``, ``eager``, forced with ``kanvision.kernels.use_kernel``; eager only at
 the small sizes unless ``--eager-sizes all``). A row is measured only where the layer really
