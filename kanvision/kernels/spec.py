@@ -8,7 +8,7 @@ where no kernel covers it, e.g. a learnable rational function). The kernels disp
 
 Every kind evaluates the same two-step form per input channel ``c``:
 
-    u = clamp((x - lo[c]) * inv_step[c] + shift, u_min, u_max)     (the grid position)
+    u = clamp((x - lo[c]) / step[c] + shift, u_min, u_max)     (the grid position)
     B_j(x) = profile(u - j)                                          (``bspline3``, ``gaussian``)
 
 or, for ``tanh_recurrence``, ``t = tanh(x)``, ``p_0 = 1``, ``p_1 = t`` and
@@ -29,7 +29,7 @@ KINDS = ("bspline3", "gaussian", "tanh_recurrence")
 class KernelBasis:
     """A closed-form basis as the kernels evaluate it (see the module docstring).
 
-    ``lo`` and ``inv_step`` are per-channel tensors (``(C,)``) or one float for every channel
+    ``lo`` and ``step`` are per-channel tensors (``(C,)``) or one float for every channel
     for the grid kinds, and unused for ``tanh_recurrence``; ``u_min``/``u_max`` are where the grid
     position is clamped (infinite: not clamped).
     """
@@ -37,7 +37,7 @@ class KernelBasis:
     kind: str
     num_functions: int
     lo: Tensor | float = 0.0
-    inv_step: Tensor | float = 1.0
+    step: Tensor | float = 1.0
     shift: float = 0.0
     u_min: float = -math.inf
     u_max: float = math.inf

@@ -66,11 +66,11 @@ def _tanh(x):
 
 
 @triton.jit
-def _grid_position(x, lo, inv, shift, u_min, u_max):
-    """``u = clamp((x - lo) * inv + shift)`` and ``du/dx`` (0 where clamped)."""
-    raw = (x - lo[None, :]) * inv[None, :] + shift
+def _grid_position(x, lo, step, shift, u_min, u_max):
+    """``u = clamp((x - lo) / step + shift)`` and ``du/dx`` (0 where clamped)."""
+    raw = (x - lo[None, :]) / step[None, :] + shift
     u = tl.minimum(tl.maximum(raw, u_min), u_max)
-    du = tl.where((raw >= u_min) & (raw <= u_max), inv[None, :] + 0.0 * raw, 0.0 * raw)
+    du = tl.where((raw >= u_min) & (raw <= u_max), 1.0 / step[None, :] + 0.0 * raw, 0.0 * raw)
     return u, du
 
 
@@ -121,7 +121,7 @@ def _function(x, u, du, t, rec_ptr, j, KIND: tl.constexpr, HAS_BASE: tl.constexp
 
 
 @triton.jit
-def _load_channels(x_ptr, lo_ptr, inv_ptr, rows, cols, row_mask, col_mask, stride_row,
+def _load_channels(x_ptr, lo_ptr, step_ptr, rows, cols, row_mask, col_mask, stride_row,
                    shift, u_min, u_max, COMPUTE: tl.constexpr, KIND: tl.constexpr):
     """A tile of X and what every function of it needs: the grid position (and its slope) for
     the grid kinds, ``tanh x`` for the polynomial kind."""
@@ -134,8 +134,8 @@ def _load_channels(x_ptr, lo_ptr, inv_ptr, rows, cols, row_mask, col_mask, strid
         du = t
     else:
         lo = tl.load(lo_ptr + cols, mask=col_mask, other=0.0).to(COMPUTE)
-        inv = tl.load(inv_ptr + cols, mask=col_mask, other=1.0).to(COMPUTE)
-        u, du = _grid_position(x, lo, inv, shift, u_min, u_max)
+        step = tl.load(step_ptr + cols, mask=col_mask, other=1.0).to(COMPUTE)
+        u, du = _grid_position(x, lo, step, shift, u_min, u_max)
         t = u
     return x, u, du, t
 
@@ -157,7 +157,7 @@ def _dot(a, b, acc, DOT: tl.constexpr, EMULATE: tl.constexpr, IEEE: tl.constexpr
 
 @triton.jit
 def _forward_kernel(
-    x_ptr, w_ptr, bias_ptr, y_ptr, lo_ptr, inv_ptr, rec_ptr,
+    x_ptr, w_ptr, bias_ptr, y_ptr, lo_ptr, step_ptr, rec_ptr,
     M, N_G, C_G, stride_x, stride_w, stride_y, shift, u_min, u_max, M_BUCKET,
     KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr, HAS_BIAS: tl.constexpr,
     COMPUTE: tl.constexpr, DOT: tl.constexpr, EMULATE: tl.constexpr, IEEE: tl.constexpr,
@@ -174,7 +174,7 @@ def _forward_kernel(
         chans = c0 + tl.arange(0, BLOCK_C)
         chan_mask = chans < C_G
         x, u, du, t = _load_channels(
-            x_ptr + g * C_G, lo_ptr + g * C_G, inv_ptr + g * C_G, rows, chans,
+            x_ptr + g * C_G, lo_ptr + g * C_G, step_ptr + g * C_G, rows, chans,
             row_mask, chan_mask, stride_x, shift, u_min, u_max, COMPUTE, KIND,
         )
         for j in tl.static_range(NUM_BASIS + HAS_BASE):
@@ -192,7 +192,7 @@ def _forward_kernel(
 
 @triton.jit
 def _weight_grad_kernel(
-    x_ptr, dy_ptr, dw_ptr, lo_ptr, inv_ptr, rec_ptr,
+    x_ptr, dy_ptr, dw_ptr, lo_ptr, step_ptr, rec_ptr,
     M, N_G, C_G, stride_x, stride_dy, stride_dw, shift, u_min, u_max, M_BUCKET,
     KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr,
     COMPUTE: tl.constexpr, DOT: tl.constexpr, EMULATE: tl.constexpr, IEEE: tl.constexpr,
@@ -211,7 +211,7 @@ def _weight_grad_kernel(
         rows = m0 + tl.arange(0, BLOCK_M)
         row_mask = rows < M
         x, u, du, t = _load_channels(
-            x_ptr + g * C_G, lo_ptr + g * C_G, inv_ptr + g * C_G, rows, chans,
+            x_ptr + g * C_G, lo_ptr + g * C_G, step_ptr + g * C_G, rows, chans,
             row_mask, chan_mask, stride_x, shift, u_min, u_max, COMPUTE, KIND,
         )
         value, _ = _function(x, u, du, t, rec_ptr, j, KIND, HAS_BASE, NUM_BASIS)
@@ -227,7 +227,7 @@ def _weight_grad_kernel(
 
 @triton.jit
 def _input_grad_kernel(
-    x_ptr, dy_ptr, w_ptr, dx_ptr, lo_ptr, inv_ptr, rec_ptr,
+    x_ptr, dy_ptr, w_ptr, dx_ptr, lo_ptr, step_ptr, rec_ptr,
     M, N_G, C_G, stride_x, stride_dy, stride_w, stride_dx, shift, u_min, u_max, M_BUCKET,
     KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr,
     COMPUTE: tl.constexpr, DOT: tl.constexpr, EMULATE: tl.constexpr, IEEE: tl.constexpr,
@@ -239,7 +239,7 @@ def _input_grad_kernel(
     row_mask, chan_mask = rows < M, chans < C_G
     acc_dtype = tl.float64 if COMPUTE == tl.float64 else tl.float32
     x, u, du, t = _load_channels(
-        x_ptr + g * C_G, lo_ptr + g * C_G, inv_ptr + g * C_G, rows, chans,
+        x_ptr + g * C_G, lo_ptr + g * C_G, step_ptr + g * C_G, rows, chans,
         row_mask, chan_mask, stride_x, shift, u_min, u_max, COMPUTE, KIND,
     )
     dx = tl.zeros((BLOCK_M, BLOCK_C), dtype=acc_dtype)
@@ -335,8 +335,8 @@ class _Launch:
         self.n_g = weight.shape[0] // groups
         compute = torch.float64 if x.dtype == torch.float64 else torch.float32
         device = x.device
-        lo, inv = (_per_channel(v, channels, compute, device) for v in (spec.lo, spec.inv_step))
-        self.tensors = (lo, inv, _constant(spec.recurrence, compute, device))
+        lo, step = (_per_channel(v, channels, compute, device) for v in (spec.lo, spec.step))
+        self.tensors = (lo, step, _constant(spec.recurrence, compute, device))
         self.scalars = (
             spec.shift,
             max(spec.u_min, -_FAR) if math.isfinite(spec.u_min) else -_FAR,
@@ -421,6 +421,7 @@ def kan_linear(x: Tensor, weight: Tensor, bias: Tensor | None, spec: KernelBasis
     ``F.linear`` does; otherwise they run in x's dtype.
     """
     lead, channels = x.shape[:-1], x.shape[-1]
+    weight = weight if weight.is_contiguous() else weight.contiguous()
     x2 = x.reshape(-1, channels)
     if not x2.is_contiguous():
         x2 = x2.contiguous()

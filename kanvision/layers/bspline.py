@@ -103,7 +103,7 @@ class BSplineBasis(Basis):
             "bspline3",
             self.num_functions,
             lo=self.grid_lo,
-            inv_step=1.0 / self.grid_step,
+            step=self.grid_step,
             shift=float(self.spline_order),
         )
 

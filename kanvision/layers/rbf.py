@@ -46,7 +46,7 @@ class RBFBasis(UniformCentresBasis):
             "gaussian",
             self.num_functions,
             lo=lo,
-            inv_step=1.0 / self.spacing,
+            step=self.spacing,
             u_min=-self.margin,
             u_max=self.grid_size - 1 + self.margin,
         )
