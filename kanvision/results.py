@@ -9,7 +9,9 @@ rows, is called level). Params and FLOPs (one image, forward) are recomputed fro
 model; time per epoch and images/s come from the runs (``time/*`` in metrics.csv, or wall time /
 epochs for runs that predate them, marked ``~``): the median over the row's runs, with their range
 when the runs differ by more than a quarter (seeds run on different code, or on a machine shared
-with a different number of other runs).
+with a different number of other runs). Runs tested with a test mask (``data.test_mask``: the
+offline CIFAR-10 copy's 1,000 exact images) show the marked images' accuracy after the whole test
+set's, with its Wilson 95% interval for a single run.
 
 ``--targets`` prints the accuracy-target table instead: for each target (dataset, parameter
 budget, accuracy), the best KAN row within the budget (rows with the most seeds first), whether
@@ -60,6 +62,7 @@ class Run:
     images_per_s: float | None
     machine: str
     command: str | None = None
+    exact: dict | None = None  # the test mask's subset: acc@1, ci95_wilson, images
 
     @property
     def options(self) -> dict:
@@ -109,7 +112,7 @@ def read_run(folder: Path) -> Run | None:
         flops=meta.get("flops") or model_flops(meta["model"], meta["args"], tuple(meta["input_size"])),
         epoch_s=epoch_s if epoch_s is not None else meta["wall_time_s"] / max(meta["epochs"], 1),
         approx_time=epoch_s is None, images_per_s=_median(rows, "time/train_images_per_s"),
-        machine=meta.get("machine", "?"), command=meta.get("command"),
+        machine=meta.get("machine", "?"), command=meta.get("command"), exact=values.get("exact_subset"),
     )
 
 
@@ -122,6 +125,19 @@ def _acc(accs: list[float]) -> str:
     if len(accs) == 1:
         return f"{accs[0]:.2f}"
     return f"{statistics.mean(accs):.2f} +- {statistics.stdev(accs):.2f}"
+
+
+def _exact(group: list[Run]) -> str:
+    """``; exact 1,000: 63.10 (95% CI 60.07-66.03)`` when every run of the row has a test mask's
+    subset (a row of several runs: their mean +- std), else nothing."""
+    subsets = [r.exact for r in group]
+    if not all(subsets):
+        return ""
+    images = f"{subsets[0]['images']:,}"
+    if len(subsets) == 1:
+        low, high = subsets[0]["ci95_wilson"]
+        return f"; exact {images}: {subsets[0]['acc@1']:.2f} (95% CI {low:.2f}-{high:.2f})"
+    return f"; exact {images}: {_acc([s['acc@1'] for s in subsets])}"
 
 
 def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
@@ -205,7 +221,7 @@ def table(runs: list[Run]) -> list[list[str]]:
         rows.append([
             first.dataset + ("" if first.split.isalnum() or "(" not in first.split else " (unverified copy)"),
             f"`{first.model}`", _kan_label(first), f"{first.params:,}", f"{first.flops / 1e6:,.1f}", str(first.epochs),
-            f"{len(group)} / {len({r.seed for r in group})}", _acc([r.acc for r in group]),
+            f"{len(group)} / {len({r.seed for r in group})}", _acc([r.acc for r in group]) + _exact(group),
             ("~" if any(r.approx_time for r in group) else "") + _typical([r.epoch_s for r in group]),
             images, _machines(group), verdict or "-", ", ".join(_shown(r.folder) for r in group),
         ])

@@ -129,3 +129,19 @@ def test_a_row_is_marked_approximate_when_any_of_its_runs_has_no_epoch_timer(tmp
     (tmp_path / "s1" / "metrics.csv").write_text("epoch,step,test/acc\n0,10,0.9\n")  # predates the timer
     (row,) = table(collect(tmp_path))
     assert row[8].startswith("~")
+
+
+def test_a_row_tested_with_a_mask_shows_the_marked_images_accuracy(tmp_path):
+    for seed, (acc, exact) in enumerate(((80.0, 81.0), (82.0, 83.0))):
+        write_run(tmp_path / f"s{seed}", "bspline", acc, seed)
+        meta_file = tmp_path / f"s{seed}" / "kkan_small.json"
+        meta = json.loads(meta_file.read_text())
+        meta["metrics"]["FashionMNIST"]["exact_subset"] = {"acc@1": exact, "ci95_wilson": [78.5, 83.3], "images": 1000}
+        meta_file.write_text(json.dumps(meta))
+    (row,) = table(collect(tmp_path))
+    assert row[7] == "81.00 +- 1.41; exact 1,000: 82.00 +- 1.41"
+    (single,) = table([r for r in collect(tmp_path) if r.seed == 0])
+    assert single[7] == "80.00; exact 1,000: 81.00 (95% CI 78.50-83.30)"
+    write_run(tmp_path / "plain", "bspline", 90.0, 0, {"grid_size": 3})
+    plain = next(r for r in table(collect(tmp_path)) if "grid_size" in r[2])
+    assert plain[7] == "90.00"  # no mask: one number

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, random_split
 from torchvision import transforms
@@ -13,6 +14,7 @@ from torchvision import transforms
 from kanvision.data.datasets import DatasetInfo, get_dataset_info
 from kanvision.data.offline import default_root
 from kanvision.data.sources import DataRequest, FakeDataOptions
+from kanvision.data.test_mask import AUTO, MarkedDataset, describe, find_test_mask, load_test_mask
 from kanvision.data.transforms import rand_augment
 
 try:  # a resumable loader: Lightning keeps its position in each checkpoint
@@ -66,6 +68,11 @@ class ImageDataModule(L.LightningDataModule):
         verify_integrity: check data files against torchvision's md5 sums; False skips the check
             with a warning (for re-built copies such as an offline CIFAR-10).
         fake: size, classes and channels of ``fake`` data.
+        test_mask: a boolean mask over the test set (``.npy``, one entry per image in file
+            order) whose marked images get their own accuracy (``test/acc_exact`` with its
+            Wilson 95% interval) next to the whole set's; the test split then yields
+            ``(image, label, marked)``. ``auto``: ``test_is_exact.npy`` when it lies in the data
+            folder (the offline CIFAR-10 copy's exact test images), else none; ``null``: none.
     """
 
     def __init__(
@@ -82,6 +89,7 @@ class ImageDataModule(L.LightningDataModule):
         download: bool = True,
         verify_integrity: bool = True,
         fake: FakeDataOptions | None = None,
+        test_mask: str | None = AUTO,
     ) -> None:
         super().__init__()
         registered = get_dataset_info(name)
@@ -98,6 +106,8 @@ class ImageDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.download = download
         self.verify_integrity = verify_integrity
+        self.test_mask = test_mask
+        self.exact_mask: np.ndarray | None = None  # set up with the test split
         if rand_augment:
             self.transform(train=True)  # a bad string fails now, with a one-line error
         self._raw: dict[bool, Dataset] = {}
@@ -152,7 +162,27 @@ class ImageDataModule(L.LightningDataModule):
             self._splits["train"] = TransformedSubset(full, train_idx, self.transform(train=True))
             self._splits["val"] = TransformedSubset(full, val_idx, self.transform(train=False))
         if stage in ("test", None) and "test" not in self._splits:
-            self._splits["test"] = TransformedSubset(self._load(False), None, self.transform(False))
+            test: Dataset = TransformedSubset(self._load(False), None, self.transform(False))
+            path = self.test_mask_path()
+            if path is not None:
+                self.exact_mask = load_test_mask(path, len(test), self.info.name)
+                test = MarkedDataset(test, self.exact_mask)
+            self._splits["test"] = test
+
+    def test_mask_path(self) -> Path | None:
+        """The mask file ``test_mask`` names (``auto``: found in the data folder, or None)."""
+        if self.test_mask is None or self.test_mask.lower() in ("none", "null", ""):
+            return None
+        if self.test_mask != AUTO:
+            return Path(self.test_mask)
+        folders = (getattr(self.info.tv_class, "base_folder", ""), self.info.folder)
+        return find_test_mask(self.root, folders)
+
+    def test_set_description(self) -> str:
+        """How the test split is labelled in reports: its size, and the marked images' share."""
+        if self.exact_mask is not None:
+            return describe(self.exact_mask)
+        return f"{len(self._splits['test']):,} images" if "test" in self._splits else "test split"
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         """The training loader is resumable (:class:`~torchdata.stateful_dataloader.

@@ -100,7 +100,7 @@ def accuracy(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]], device:
     was_training = model.training
     model.eval().to(device)
     correct = seen = 0
-    for x, y in batches:
+    for x, y, *_marked in batches:  # a masked test set's batches also say which images are marked
         correct += (model(x.to(device)).argmax(1) == y.to(device)).sum().item()
         seen += y.numel()
     model.train(was_training)

@@ -170,6 +170,20 @@ def run_speed(run_dir: Path) -> dict[str, float]:
     return speed
 
 
+def exact_subset(results: dict[str, float], data: Any) -> dict[str, Any] | None:
+    """The test accuracy on the images ``data.test_mask`` marks, in % with its Wilson 95%
+    interval, from the metrics ``trainer.test`` returned; None without a mask."""
+    if "test/acc_exact" not in results:
+        return None
+    return {
+        "acc@1": round(100 * results["test/acc_exact"], 2),
+        "ci95_wilson": [round(100 * results[f"test/acc_exact_ci95_{end}"], 2) for end in ("low", "high")],
+        "images": int(results["test/exact_images"]),
+        "test_set": data.test_set_description(),
+        "mask": str(data.test_mask_path()),
+    }
+
+
 def check_config_files(args: list[str]) -> None:
     """Each ``--config FILE`` exists and is valid YAML, else a one-line error naming the file,
     line and column (jsonargparse's own message does not name the file)."""
@@ -216,6 +230,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
     best = cli.checkpoint.best_model_path or None
     results = trainer.test(model, datamodule=data, ckpt_path=best, weights_only=False)
     test_acc = results[0].get("test/acc") if results else None
+    exact = exact_subset(results[0] if results else {}, data)
     weights = None
     if not trainer.fast_dev_run and trainer.is_global_zero:
         weights = export_run(
@@ -227,6 +242,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             wall_time_s=wall,
             accelerator=type(trainer.accelerator).__name__.lower().removesuffix("accelerator"),
             data_verified=getattr(data, "verify_integrity", True),
+            exact=exact,
             extra={
                 "best_checkpoint": Path(best).name if best else None,
                 "seed": cli.config.get("seed_everything"),
@@ -241,12 +257,17 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
         "kan": model.hparams.kan,
         "params": counts["params/total"],
         "test_acc": test_acc,
+        "test_acc_exact": exact["acc@1"] / 100 if exact else None,
         "run_dir": str(cli.run_dir),
         "weights": str(weights) if weights else None,
         "wandb_dir": wandb_run_dir(cli.loggers) if trainer.is_global_zero else None,
     }
     if trainer.is_global_zero:
         acc = f"{100 * test_acc:.2f}%" if test_acc is not None else "n/a"
+        if exact:
+            low, high = exact["ci95_wilson"]
+            acc += (f" on {exact['test_set']}, test/acc_exact={exact['acc@1']:.2f}% "
+                    f"(Wilson 95% CI {low:.2f}-{high:.2f}, {exact['images']:,} images)")
         if not getattr(data, "verify_integrity", True):
             acc += " (data md5 not verified: not an official test accuracy)"
         print(

@@ -3,7 +3,9 @@
 Weights come from a shipped tag (``--pretrained TAG``), a kanvision ``.safetensors`` export or a
 Lightning ``.ckpt`` written by train.py (``--checkpoint PATH``). Prints one summary line and the
 JSON it writes: top-1 / top-5 accuracy, mean loss, params, FLOPs and images/s (model forward
-only, data loading excluded).
+only, data loading excluded). With a test mask (``--data.test_mask``; by default the
+``test_is_exact.npy`` found in the data folder, as the offline CIFAR-10 copy has) it also reports
+the top-1 accuracy on the marked images alone, with its Wilson 95% interval.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from kanvision.errors import CheckpointError, KanvisionError
 from kanvision.models import count_flops, count_params, create_model, get_model_info
 from kanvision.models.pretrained import default_tag_name
 from kanvision.runtime import run_cli
+from kanvision.stats import wilson_interval
 from kanvision.training.resume import load_lightning_checkpoint
 
 
@@ -63,14 +66,15 @@ def load_model(name: str, pretrained: str | None, checkpoint: str | None) -> nn.
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data: ImageDataModule, device: torch.device) -> dict[str, Any]:
-    """Top-1 / top-5 accuracy, mean loss and forward throughput on the test split."""
+    """Top-1 / top-5 accuracy, mean loss and forward throughput on the test split; with a test
+    mask also ``top1_exact`` on the marked images, its Wilson 95% interval and their number."""
     model = model.to(device).eval()
     data.setup("test")
-    correct1 = correct5 = seen = 0
+    correct1 = correct5 = seen = exact_correct = exact_seen = 0
     loss_sum, forward_s = 0.0, 0.0
     loader = data.test_dataloader()
     model(next(iter(loader))[0].to(device))  # warm-up (first-call allocation and compilation)
-    for x, y in loader:
+    for x, y, *marked in loader:  # a masked test set adds whether each image is marked
         x, y = x.to(device), y.to(device)
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -84,13 +88,24 @@ def evaluate(model: nn.Module, data: ImageDataModule, device: torch.device) -> d
         correct1 += (top[:, 0] == y).sum().item()
         correct5 += (top == y[:, None]).any(dim=1).sum().item()
         seen += y.numel()
-    return {
+        if marked:
+            exact = marked[0].to(device)
+            exact_correct += (top[:, 0] == y)[exact].sum().item()
+            exact_seen += exact.sum().item()
+    report = {
         "top1": round(100 * correct1 / seen, 3),
         "top5": round(100 * correct5 / seen, 3),
         "loss": round(loss_sum / seen, 5),
         "images": seen,
         "images_per_s": round(seen / max(forward_s, 1e-9), 1),
     }
+    if exact_seen:
+        report |= {
+            "top1_exact": round(100 * exact_correct / exact_seen, 3),
+            "top1_exact_ci95_wilson": [round(100 * v, 2) for v in wilson_interval(exact_correct, exact_seen)],
+            "exact_images": exact_seen,
+        }
+    return report
 
 
 def add_model_and_data_arguments(parser: ArgumentParser) -> ArgumentParser:
@@ -157,6 +172,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
         "dataset": data.info.name,
         "split": "test",
         **evaluate(model, data, device),
+        "test_set": data.test_set_description(),
         "params": count_params(model).total,
         "flops": count_flops(model.cpu(), (data.in_chans, data.img_size, data.img_size)),
         "device": str(device),
@@ -164,8 +180,13 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
     out = Path(cfg.out or f"eval-{cfg.model}-{data.info.name}.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
     report["out"] = str(out)
+    exact = ""
+    if "top1_exact" in report:
+        low, high = report["top1_exact_ci95_wilson"]
+        exact = (f" (on {report['test_set']}) top1_exact={report['top1_exact']:.2f}% "
+                 f"(Wilson 95% CI {low:.2f}-{high:.2f}, {report['exact_images']:,} images)")
     print(
-        f"kanvision eval | model={report['model']} data={report['dataset']} top1={report['top1']:.2f}% "
+        f"kanvision eval | model={report['model']} data={report['dataset']} top1={report['top1']:.2f}%{exact} "
         f"top5={report['top5']:.2f}% loss={report['loss']:.4f} params={report['params']:,} "
         f"MFLOPs={report['flops'] / 1e6:,.1f} images/s={report['images_per_s']:,.0f} -> {out}"
     )

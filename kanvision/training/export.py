@@ -67,13 +67,19 @@ def export_run(
     wall_time_s: float,
     accelerator: str,
     data_verified: bool = True,
+    exact: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``<run_dir>/<model>.safetensors`` and ``<model>.json`` (the pretrained metadata).
 
     With ``data_verified=False`` (md5 check skipped, e.g. the re-built offline CIFAR-10) the
-    accuracy is filed under ``"<dataset> (unverified copy)"``, never as the official one."""
+    accuracy is filed under ``"<dataset> (unverified copy)"``, never as the official one.
+    ``exact`` (a test mask's subset: ``acc@1``, ``ci95_wilson``, ``images``, ...) is filed next to
+    it as ``exact_subset``."""
     split = data.folder if data_verified else f"{data.folder} (unverified copy)"
+    metrics: dict[str, Any] = {}
+    if test_acc is not None:
+        metrics[split] = {"acc@1": round(100 * test_acc, 2), **({"exact_subset": exact} if exact else {})}
     run_dir = Path(run_dir)
     name = net.kanvision_cfg["model"]
     weights = save_pretrained(net, run_dir / f"{name}.safetensors")
@@ -89,7 +95,7 @@ def export_run(
         "mean": list(data.mean),
         "std": list(data.std),
         "dataset": data.name,
-        "metrics": {split: {"acc@1": round(100 * test_acc, 2)}} if test_acc is not None else {},
+        "metrics": metrics,
         "data_verified": data_verified,
         "epochs": epochs,
         "wall_time_s": round(wall_time_s, 1),

@@ -9,9 +9,11 @@ import torch
 import torch.nn.functional as F
 from timm.data import Mixup
 from torch import Tensor
+from torchmetrics import SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from kanvision.models import count_params, create_model
+from kanvision.stats import wilson_interval
 from kanvision.training.optim import (
     build_optimizer,
     build_schedule,
@@ -26,7 +28,10 @@ class ImageClassifier(L.LightningModule):
     """Classifier around ``kanvision.create_model(model, kan=kan, **model_kwargs)``.
 
     Logs ``train/loss``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` and, once at the
-    start of fit, ``params/total``, ``params/trainable`` and ``params/kan``.
+    start of fit, ``params/total``, ``params/trainable`` and ``params/kan``. When the test batches
+    carry a mask (``data.test_mask``, e.g. the offline CIFAR-10 copy's exact images), it also logs
+    ``test/acc_exact`` on the marked images, its Wilson 95% interval ``test/acc_exact_ci95_low`` /
+    ``_high`` and their number ``test/exact_images``.
 
     Args:
         model: registered model name (``kanvision.list_models()``).
@@ -89,6 +94,8 @@ class ImageClassifier(L.LightningModule):
         self.metrics = torch.nn.ModuleDict(
             {f"{stage}_acc": MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
         )
+        # correct / seen among the marked test images (summed over devices, then one interval)
+        self.exact_correct, self.exact_seen = SumMetric(), SumMetric()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -101,8 +108,8 @@ class ImageClassifier(L.LightningModule):
         for logger in self.loggers:
             logger.log_metrics(self.param_counts(), step=0)
 
-    def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
-        x, y = batch
+    def _step(self, batch: tuple[Tensor, ...], stage: str) -> Tensor:
+        x, y, *marked = batch  # a masked test set adds whether each image is marked
         target = y
         if stage == "train" and self.mix is not None and x.shape[0] % 2 == 0:
             x, target = self.mix(x, y)  # soft targets; accuracy stays against the true labels
@@ -113,6 +120,10 @@ class ImageClassifier(L.LightningModule):
         on_step = stage == "train"
         self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=not on_step, prog_bar=True)
         self.log(f"{stage}/acc", metric, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        if marked:
+            hits = logits.argmax(dim=1) == y
+            self.exact_correct.update(hits[marked[0]].sum())
+            self.exact_seen.update(marked[0].sum())
         return loss
 
     def regularization(self) -> Tensor:
@@ -137,6 +148,19 @@ class ImageClassifier(L.LightningModule):
 
     def test_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        """The accuracy on the marked test images and its Wilson 95% interval, when marked."""
+        if not self.exact_seen.update_called:
+            return
+        correct, seen = int(self.exact_correct.compute()), int(self.exact_seen.compute())
+        self.exact_correct.reset()
+        self.exact_seen.reset()
+        if seen == 0:
+            return
+        low, high = wilson_interval(correct, seen)
+        self.log_dict({"test/acc_exact": correct / seen, "test/acc_exact_ci95_low": low,
+                       "test/acc_exact_ci95_high": high, "test/exact_images": float(seen)})
 
     def configure_optimizers(self):
         hp = self.hparams
