@@ -143,6 +143,18 @@ def test_vit_kan_where():
     assert isinstance(head.head, KANLinear) and not isinstance(head.blocks[0].mlp.fc1, KANLayer)
 
 
+@pytest.mark.parametrize(("chans", "size"), [(3, 32), (1, 28)])
+def test_vit_nano_narrow_keeps_the_plain_vit_nanos_parameter_count(chans, size):
+    """Its narrow B-spline KAN MLPs cost what the plain ViT-nano's GELU MLPs cost."""
+    kan = param_count("vit_nano_narrow_patch4_32", in_chans=chans, img_size=size)
+    plain = param_count("vit_nano_patch4_32", kan="none", in_chans=chans, img_size=size)
+    assert relative_gap(kan, plain) <= 0.05, (kan, plain)
+    model = kanvision.create_model("vit_nano_narrow_patch4_32", in_chans=chans, img_size=size)
+    fc1 = model.blocks[0].mlp.fc1
+    assert isinstance(fc1, KANLinear) and fc1.out_features == 21 and fc1.in_features == 96
+    assert model(torch.randn(2, chans, size, size)).shape == (2, 10)
+
+
 def test_unknown_kan_where_is_one_line_error():
     with pytest.raises(kanvision.KanvisionError, match="unknown kan_where 'mlp'.*convs"):
         kanvision.create_model("kkan_small", kan_where="mlp")
