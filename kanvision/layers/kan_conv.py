@@ -97,11 +97,11 @@ class _KANConvNd(KANLayer):
         return m.weight.flatten(1), m.groups
 
     def from_channels_last(self, y: Tensor) -> Tensor:
-        return y.movedim(-1, 1)
+        return y.movedim(y.dim() - 1, 1)  # a positive dim: ONNX's tracer mis-exports -1
 
     def mix_forward(self, z: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
         # channels-last z viewed channels-first: a channels_last tensor, no copy
-        return self.mix._conv_forward(z.movedim(-1, 1), weight, bias)
+        return self.mix._conv_forward(z.movedim(z.dim() - 1, 1), weight, bias)  # see above
 
     def prepare_grad(self, grad_y: Tensor) -> Tensor:
         """Dense channels-last layout (2-D/3-D), which the conv kernels handle without temporaries;
