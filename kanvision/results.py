@@ -17,9 +17,12 @@ set's, with its Wilson 95% interval for a single run.
 budget, accuracy), the best KAN row within the budget (rows with the most seeds first), whether
 its mean reaches the target, its parameter-matched twin, and the loop that repeats it.
 
-``--readme README.md`` writes all three tables (targets, shipped weights, all runs) into the
-README between ``<!-- kanvision.results:NAME -->`` and ``<!-- /kanvision.results:NAME -->``
-markers, so the README's numbers are always the committed records' numbers.
+``--write`` writes the generated tables (models, targets, shipped weights, all runs) into the
+README and the documentation pages (``docs/``) between ``<!-- kanvision.results:NAME -->`` and
+``<!-- /kanvision.results:NAME -->`` markers: each file gets the tables whose markers it holds
+(the README only the targets), and every table must have a place. So the numbers in the README and
+the documentation are always the committed records' numbers. ``--write FILE ...`` writes only
+those files.
 """
 
 from __future__ import annotations
@@ -294,7 +297,7 @@ def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def readme_tables(results: Path = ROOT / "results") -> dict[str, str]:
-    """The README's generated tables by marker name."""
+    """The generated tables of the README and the documentation, by marker name."""
     from kanvision.models.__main__ import PRETRAINED_HEADERS, models_markdown, pretrained_rows
 
     runs = collect(results)
@@ -302,6 +305,35 @@ def readme_tables(results: Path = ROOT / "results") -> dict[str, str]:
             "targets": markdown(TARGET_HEADERS, target_table(runs)),
             "pretrained": markdown(PRETRAINED_HEADERS, pretrained_rows()),
             "runs": markdown(HEADERS, table(runs))}
+
+
+DOC_FILES = (ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")))
+
+
+def _marker(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- kanvision\.results:{name} -->\n).*?(<!-- /kanvision\.results:{name} -->)", re.DOTALL)
+
+
+def fill_present(text: str, tables: dict[str, str]) -> tuple[str, set[str]]:
+    """``text`` with the marked blocks it holds replaced by their tables, and the names filled."""
+    found = {name for name in tables if _marker(name).search(text)}
+    return fill_readme(text, {name: tables[name] for name in found}), found
+
+
+def write_tables(files: Sequence[Path], tables: dict[str, str]) -> list[Path]:
+    """Fill every marked block in ``files``; a table whose marker no file holds is an error.
+    Returns the files that changed."""
+    texts, placed = {}, set()
+    for path in files:
+        texts[path], found = fill_present(path.read_text(), tables)
+        placed |= found
+    if missing := sorted(set(tables) - placed):
+        raise ValueError(f"no '<!-- kanvision.results:{missing[0]} -->' ... '<!-- /kanvision.results:{missing[0]} -->' "
+                         f"block in {', '.join(_shown(f) for f in files)}: add the two marker lines where the table goes")
+    changed = [path for path, text in texts.items() if path.read_text() != text]
+    for path in changed:
+        path.write_text(texts[path])
+    return changed
 
 
 def fill_readme(text: str, tables: dict[str, str]) -> str:
@@ -319,14 +351,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kanvision.results", description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=ROOT / "results")
     parser.add_argument("--targets", action="store_true", help="print the accuracy-target table")
-    parser.add_argument("--readme", type=Path, help="rewrite the marked tables in this README instead of printing")
+    parser.add_argument("--write", type=Path, nargs="*", metavar="FILE",
+                        help="rewrite the marked tables in these files (default: README.md and docs/*.md) "
+                        "instead of printing")
+    parser.add_argument("--readme", type=Path, help=argparse.SUPPRESS)  # older spelling of --write FILE
     args = parser.parse_args(argv)
     if args.readme:
+        args.write = [args.readme]
+    if args.write is not None:
+        files = args.write or list(DOC_FILES)
         try:
-            args.readme.write_text(fill_readme(args.readme.read_text(), readme_tables(args.results)))
+            changed = write_tables(files, readme_tables(args.results))
         except ValueError as e:
             parser.exit(2, f"error: {e}\n")
-        print(f"rewrote the results tables in {args.readme}")
+        print(f"rewrote the results tables in {', '.join(_shown(f) for f in changed) or 'no file (all up to date)'}")
         return 0
     runs = collect(args.results)
     print(markdown(TARGET_HEADERS, target_table(runs)) if args.targets else markdown(HEADERS, table(runs)))

@@ -8,14 +8,17 @@ from pathlib import Path
 import pytest
 
 from kanvision.results import (
+    DOC_FILES,
     ROOT,
     Target,
     collect,
+    fill_present,
     fill_readme,
     readme_tables,
     seeds_loop,
     table,
     target_table,
+    write_tables,
 )
 
 
@@ -116,11 +119,28 @@ def test_fill_readme_replaces_only_the_marked_block():
         fill_readme(text, {"targets": "x"})
 
 
-def test_readme_tables_match_the_committed_records():
-    """The README's results tables are what ``python -m kanvision.results --readme README.md``
-    writes from results/ and checkpoints/: rerun it after adding a run."""
-    readme = (ROOT / "README.md").read_text()
-    assert fill_readme(readme, readme_tables()) == readme
+def test_readme_and_docs_tables_match_the_committed_records():
+    """The results tables of the README and the documentation are what ``python -m
+    kanvision.results --write`` writes from results/ and checkpoints/: rerun it after adding a
+    run. Every table has a place, and the README keeps only the headline (targets) table."""
+    tables, placed = readme_tables(), {}
+    for path in DOC_FILES:
+        text = path.read_text()
+        filled, found = fill_present(text, tables)
+        assert filled == text, f"{path.relative_to(ROOT)} is out of date: run python -m kanvision.results --write"
+        placed[path.relative_to(ROOT).as_posix()] = found
+    assert set().union(*placed.values()) == set(tables)
+    assert placed["README.md"] == {"targets"}
+
+
+def test_write_tables_fills_each_file_and_wants_a_place_for_every_table(tmp_path):
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    a.write_text("<!-- kanvision.results:runs -->\nold\n<!-- /kanvision.results:runs -->\n")
+    b.write_text("no markers\n")
+    assert write_tables([a, b], {"runs": "| new |"}) == [a]
+    assert "| new |" in a.read_text() and b.read_text() == "no markers\n"
+    with pytest.raises(ValueError, match="kanvision.results:targets"):
+        write_tables([a, b], {"runs": "| new |", "targets": "x"})
 
 
 def test_a_row_is_marked_approximate_when_any_of_its_runs_has_no_epoch_timer(tmp_path):
