@@ -70,7 +70,7 @@ def _grid_position(x, lo, step, shift, u_min, u_max):
     """``u = clamp((x - lo) / step + shift)`` and ``du/dx`` (0 where clamped)."""
     raw = (x - lo[None, :]) / step[None, :] + shift
     u = tl.minimum(tl.maximum(raw, u_min), u_max)
-    du = tl.where((raw >= u_min) & (raw <= u_max), 1.0 / step[None, :] + 0.0 * raw, 0.0 * raw)
+    du = tl.where((raw >= u_min) & (raw <= u_max), (1.0 / step)[None, :], 0.0)  # no 0 * inf
     return u, du
 
 
