@@ -33,12 +33,26 @@ def tune_cpu_allocator(mmap_threshold: int = 2**30, trim_threshold: int = 2**31 
         return False
 
 
+def show_library_notes() -> None:
+    """Print kanvision's INFO log lines (e.g. which pretrained weights were not loaded) on
+    stderr, once per process; the library itself only logs, as libraries should."""
+    import logging
+
+    logger = logging.getLogger("kanvision")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def run_cli(run: Callable[[list[str] | None], object], args: list[str] | None = None) -> None:
     """Entry point of every kanvision command: tune the allocator, then ``run(args)``; bad input
     (a :class:`~kanvision.errors.KanvisionError`) ends with one ``error:`` line and exit 2."""
     from kanvision.errors import KanvisionError
 
     tune_cpu_allocator()
+    show_library_notes()
     try:
         run(args)
     except KanvisionError as e:

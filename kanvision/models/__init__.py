@@ -20,7 +20,10 @@ from kanvision.models import vit as _vit  # noqa: F401
 from kanvision.models.counting import ParamCount, count_params
 from kanvision.models.factory import LayerFactory, kan_choices
 from kanvision.models.flops import count_flops
+from kanvision.models.adapt import freeze_backbone, transfer_weights
 from kanvision.models.hub import pretrained_file
+from kanvision.models.hub_folder import is_folder_source, push_to_hub, read_hub_config
+from kanvision.models.loading import fit_to_request, saved_model
 from kanvision.models.matching import (
     TWINS,
     architecture_options,
@@ -30,13 +33,9 @@ from kanvision.models.matching import (
     twin_arguments,
 )
 from kanvision.models.pretrained import (
-    apply_pruned_structure,
     default_tag_name,
     get_pretrained_cfg,
     list_pretrained,
-    load_weights,
-    read_checkpoint_metadata,
-    read_pruned_structure,
     save_pretrained,
 )
 from kanvision.models.registry import (
@@ -63,12 +62,16 @@ def create_model(
     """Build a registered model, optionally with weights.
 
     Args:
-        name: a model name (``kanvision.list_models()``), or ``<model>.<tag>`` of shipped weights.
         num_classes, in_chans: output classes and input channels (model defaults if None).
         kan: a basis family (``"bspline"``, the default) or ``"none"`` for the standard twin.
+        name: a model name (``kanvision.list_models()``), ``<model>.<tag>`` of shipped weights,
+            or a Hub folder ``hf-hub:owner/repo`` / ``local-dir:PATH`` (loaded with its weights).
         pretrained: ``True`` loads the shipped weights for ``name`` (its default tag when no tag
-            is given; hosted weights are downloaded once into ``$KANVISION_CACHE/weights``); a path
-            loads that kanvision ``.safetensors`` file.
+            is given; hosted weights are downloaded once into ``$KANVISION_CACHE/weights``); a
+            string names a shipped entry (``<model>.<tag>`` or its tag), a Hub folder or a
+            kanvision ``.safetensors`` file. Asking for another ``num_classes`` or ``in_chans``
+            than the weights have fine-tunes as timm does: every weight but the classifier is
+            loaded, the first layer's input channels are adapted (``kanvision.models.adapt``).
         match_params: widen (or narrow) this model until its parameter count is within 5% of
             a reference: ``True`` the same model with its default KAN basis (so
             ``kan="none", match_params=True`` is the parameter-matched standard twin), a basis
@@ -79,7 +82,10 @@ def create_model(
 
     With weights, the stored constructor arguments are used unless given here.
     """
-    model_name, _, tag = name.partition(".")
+    if is_folder_source(name):  # a Hub folder names its own architecture
+        model_name, pretrained, tag = read_hub_config(name)[0], name, ""
+    else:
+        model_name, _, tag = name.partition(".")
     explicit = {"num_classes": num_classes, "in_chans": in_chans, "kan": kan, **kwargs}
     explicit = {k: v for k, v in explicit.items() if v is not None}
     if tag and not pretrained:
@@ -91,20 +97,7 @@ def create_model(
         explicit["width_mult"] = match_width(model_name, target, **explicit)
     if pretrained is False or pretrained is None:
         return build_model(model_name, **explicit)
-    if pretrained is True:
-        model_entrypoint(model_name)  # unknown model -> clear error first
-        path = pretrained_file(get_pretrained_cfg(name if tag else model_name))
-    else:
-        path = pretrained
-    saved_name, saved_args = read_checkpoint_metadata(path)
-    if saved_name != model_name:
-        raise CheckpointError(
-            f"checkpoint '{path}' holds model '{saved_name}', not '{model_name}': "
-            f"use create_model('{saved_name}', pretrained=...)"
-        )
-    model = build_model(model_name, **{**saved_args, **explicit})
-    apply_pruned_structure(model, read_pruned_structure(path))
-    return load_weights(model, path)
+    return fit_to_request(saved_model(model_name, pretrained, tag), explicit)
 
 
 __all__ = [
@@ -116,6 +109,7 @@ __all__ = [
     "count_flops",
     "count_params",
     "create_model",
+    "freeze_backbone",
     "default_tag_name",
     "get_model_info",
     "get_pretrained_cfg",
@@ -125,8 +119,10 @@ __all__ = [
     "match_width",
     "param_count",
     "pretrained_file",
+    "push_to_hub",
     "register_model",
     "register_variant",
     "save_pretrained",
+    "transfer_weights",
     "twin_arguments",
 ]

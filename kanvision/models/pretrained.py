@@ -117,7 +117,21 @@ def read_pruned_structure(path: str | os.PathLike) -> dict[str, int]:
         return json.loads((f.metadata() or {}).get(METADATA_PRUNED, "{}"))
 
 
-def save_pretrained(model: nn.Module, path: str | os.PathLike) -> Path:
+def save_pretrained(
+    model: nn.Module, path: str | os.PathLike, pretrained_cfg: dict[str, Any] | None = None
+) -> Path:
+    """Save ``model``: a path ending in ``.safetensors`` gets the weights file
+    (:func:`save_weights`); any other path becomes a Hub folder (``config.json``,
+    ``model.safetensors``, ``README.md``) that timm and ``create_model("local-dir:...")`` load,
+    with ``pretrained_cfg`` (a shipped entry's metadata) in its config and model card."""
+    if Path(path).suffix == ".safetensors":
+        return save_weights(model, path)
+    from kanvision.models.hub_folder import save_hub_folder
+
+    return save_hub_folder(model, path, pretrained_cfg)
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike) -> Path:
     """Write ``model``'s weights and its ``kanvision_cfg`` (name + args) to a safetensors file;
     a pruned model also records which layers it pruned, so it loads back at its pruned size."""
     cfg = getattr(model, "kanvision_cfg", None)

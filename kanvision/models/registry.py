@@ -39,6 +39,8 @@ class ModelInfo:
 
 _MODELS: dict[str, Builder] = {}
 _INFO: dict[str, ModelInfo] = {}
+# called with each newly registered name (the timm bridge registers it in timm too)
+REGISTER_HOOKS: list[Callable[[str], None]] = []
 
 
 def _info_for(fn: Builder, input_size: tuple[int, int, int], kan_parts: tuple[str, ...]) -> ModelInfo:
@@ -76,6 +78,8 @@ def register_model(
             raise ValueError(f"model '{name}' is registered twice")
         _MODELS[name] = builder
         _INFO[name] = _info_for(builder, input_size, kan_parts)
+        for hook in REGISTER_HOOKS:
+            hook(name)
         return builder
 
     return register(fn) if fn is not None else register

@@ -12,7 +12,7 @@ from torch import Tensor
 from torchmetrics import SumMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from kanvision.models import count_params, create_model
+from kanvision.models import count_params, create_model, freeze_backbone
 from kanvision.stats import wilson_interval
 from kanvision.training.optim import (
     build_optimizer,
@@ -49,6 +49,11 @@ class ImageClassifier(L.LightningModule):
         reg_weight: weight of the KAN regularization added to the training loss: the sum of
             ``regularization_loss(l1=reg_l1, entropy=reg_entropy)`` over every module that has
             one (0 turns it off).
+        pretrained: start from these weights (fine-tuning): a shipped entry ``<model>.<tag>``,
+            ``hf-hub:owner/repo``, ``local-dir:PATH`` or a ``.safetensors`` file. A different
+            ``num_classes`` gets a fresh classifier, a different ``in_chans`` an adapted first
+            layer; every other weight is loaded.
+        freeze: train only the classifier (the rest keeps its pretrained weights).
     """
 
     def __init__(
@@ -72,6 +77,8 @@ class ImageClassifier(L.LightningModule):
         reg_weight: float = 0.0,
         reg_l1: float = 1.0,
         reg_entropy: float = 1.0,
+        pretrained: str | None = None,
+        freeze: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -89,8 +96,11 @@ class ImageClassifier(L.LightningModule):
             num_classes=num_classes,
             in_chans=in_chans,
             img_size=img_size,
+            pretrained=pretrained or False,
             **(model_kwargs or {}),
         )
+        if freeze:
+            freeze_backbone(self.net)
         self.metrics = torch.nn.ModuleDict(
             {f"{stage}_acc": MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
         )
