@@ -9,8 +9,10 @@ from kanvision.models import (
     get_pretrained_cfg,
     list_models,
     list_pretrained,
+    push_to_hub,
     save_pretrained,
 )
+from kanvision.models import timm_bridge as _timm_bridge  # registers kanvision_<model> in timm
 
 __version__ = "0.1.0"
 
@@ -23,5 +25,6 @@ __all__ = [
     "get_pretrained_cfg",
     "list_models",
     "list_pretrained",
+    "push_to_hub",
     "save_pretrained",
 ]

@@ -9,7 +9,8 @@ kept in the metadata. With ``--url URL`` the weights are hosted outside the repo
 for ``checkpoints/``): they are written to ``hosted/`` to be uploaded to ``URL``, and the entry
 records the url and sha256 (``kanvision.models.hub`` downloads and checks them on first use).
 ``--record-only RESULTS_DIR`` copies only the records, for runs whose weights are not shipped
-(a shipped model's other seeds).
+(a shipped model's other seeds). ``--hub-folder DIR --entry <model>.<tag>`` writes the Hugging Face
+Hub folder of a shipped entry (config.json, model.safetensors, model card) for upload.
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ def record(run_dir: Path, results: Path, *, log: Path | None = None) -> Path:
     return results
 
 
+def hub_folder(entry: str, folder: Path) -> Path:
+    """The Hub folder of a shipped entry, its metadata (accuracy, command, twins) in the card."""
+    from kanvision.models import create_model, get_pretrained_cfg, save_pretrained
+
+    meta = get_pretrained_cfg(entry)
+    return save_pretrained(create_model(entry, pretrained=True), folder, meta)
+
+
 def _metadata_file(run_dir: Path) -> Path:
     """The one metadata .json train.py exports into a run's version folder."""
     meta_files = sorted(run_dir.glob("*.json"))
@@ -153,9 +162,13 @@ def _write_metadata(meta: dict[str, Any], name: str, tag: str, default: bool | N
 
 def run(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kanvision.ship", description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", type=Path, help="a run directory written by train.py")
-    # one or the other: ship the weights under a tag, or only record the run
+    parser.add_argument("run_dir", type=Path, nargs="?", help="a run directory written by train.py")
+    # one of: ship the weights under a tag, only record the run, or write a Hub folder
     target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--hub-folder", type=Path, metavar="DIR",
+                        help="write the Hub folder of the shipped entry --entry to DIR (upload it with "
+                        "kanvision.push_to_hub or `hf upload`)")
+    parser.add_argument("--entry", help="the shipped entry <model>.<tag> that --hub-folder writes")
     target.add_argument("--tag", help="weights tag, usually the dataset")
     target.add_argument("--record-only", type=Path, metavar="RESULTS_DIR",
                         help="copy only the run's records to this folder (e.g. results/mnist-seeds/"
@@ -168,6 +181,13 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", help="host the weights at this URL instead of in checkpoints/ "
                         "(for files too large for the repository; upload the file it names)")
     args = parser.parse_args(argv)
+    if args.hub_folder:
+        if not args.entry or args.run_dir:
+            parser.error("--hub-folder writes a shipped entry: give --entry <model>.<tag> and no run_dir")
+        print(hub_folder(args.entry, args.hub_folder))
+        return
+    if args.run_dir is None:
+        parser.error("give the run_dir of a train.py run to ship or record")
     if args.record_only:
         if args.default or args.fp16 or args.url:
             parser.error("--default, --fp16 and --url apply to shipped weights: drop them with "
