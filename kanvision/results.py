@@ -40,6 +40,7 @@ from pathlib import Path
 
 import yaml
 
+from kanvision.recipes import current_command
 from kanvision.tables import format_table
 from kanvision.training.export import model_flops
 
@@ -246,10 +247,11 @@ TARGETS = (Target("mnist", 100_000, 99.5), Target("fashion_mnist", 100_000, 92.5
 
 def seeds_loop(command: str | None, seeds: int = 3) -> str:
     """The run's train.py command as a loop over seeds, without its seed, log folder, progress
-    bar and environment (``KANVISION_DATA``): what a reader types to repeat the row."""
+    bar and environment (``KANVISION_DATA``): what a reader types to repeat the row. A config
+    that has become a recipe plus flags (:mod:`kanvision.recipes`) is written as such."""
     if not command:
         return "-"
-    words, kept = shlex.split(command), []
+    words, kept = shlex.split(current_command(command)), []
     while words:
         word = words.pop(0)
         if word in ("--seed_everything", "--logging.save_dir", "--trainer.enable_progress_bar"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from helpers import shipped_weights
 import kanvision
 from kanvision.errors import CheckpointError
 from kanvision.models import count_flops
+from kanvision.recipes import MOVED
 from kanvision.ship import sha256
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,8 +62,8 @@ def test_shipped_entry_is_backed_by_its_file_and_a_committed_run(name):
     assert sha256(shipped_weights(name)) == cfg["sha256"]
     model = kanvision.create_model(name, pretrained=True)
     assert count_flops(model, tuple(cfg["input_size"])) == cfg["flops"]
-    for config in cfg["config_files"]:
-        assert (ROOT / config).is_file(), config
+    for config in cfg["config_files"]:  # a per-variant config is now a recipe plus flags
+        assert (ROOT / shlex.split(MOVED.get(config, config))[0]).is_file(), config
     run = ROOT / cfg["results"]
     assert (run / "config.yaml").is_file()
     with (run / "metrics.csv").open() as f:
