@@ -12,7 +12,7 @@ from kanvision.models import (
     push_to_hub,
     save_pretrained,
 )
-from kanvision.models import timm_bridge as _timm_bridge  # registers kanvision_<model> in timm
+from kanvision.models import timm_bridge as _timm_bridge  # noqa: F401  (registers kanvision_<model> in timm)
 
 __version__ = "0.1.0"
 

@@ -77,7 +77,14 @@ def test_batches(dataset: str | None, images: int | None, batch_size: int = 250)
 
 
 def run(argv: list[str] | None = None) -> dict[str, Any]:
-    from kanvision.onnx_export import OPSET, benchmark, export_onnx, onnx_session, parity, random_batches
+    from kanvision.onnx_export import (
+        OPSET,
+        benchmark,
+        export_onnx,
+        onnx_session,
+        parity,
+        random_batches,
+    )
     from kanvision.training.export import machine_description
 
     parser = argparse.ArgumentParser(prog="python -m kanvision.export", description=__doc__.splitlines()[0])

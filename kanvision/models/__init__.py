@@ -7,8 +7,6 @@ from typing import Any
 
 from torch import nn
 
-from kanvision.errors import CheckpointError
-
 # importing each family's module registers its models
 from kanvision.models import convkan as _convkan  # noqa: F401
 from kanvision.models import convnet as _convnet  # noqa: F401
@@ -17,10 +15,10 @@ from kanvision.models import resnet as _resnet  # noqa: F401
 from kanvision.models import sepnet as _sepnet  # noqa: F401
 from kanvision.models import vgg as _vgg  # noqa: F401
 from kanvision.models import vit as _vit  # noqa: F401
+from kanvision.models.adapt import freeze_backbone, transfer_weights
 from kanvision.models.counting import ParamCount, count_params
 from kanvision.models.factory import LayerFactory, kan_choices
 from kanvision.models.flops import count_flops
-from kanvision.models.adapt import freeze_backbone, transfer_weights
 from kanvision.models.hub import pretrained_file
 from kanvision.models.hub_folder import is_folder_source, push_to_hub, read_hub_config
 from kanvision.models.loading import fit_to_request, saved_model
@@ -43,7 +41,7 @@ from kanvision.models.registry import (
     build_model,
     get_model_info,
     list_models,
-    model_entrypoint,
+    model_entrypoint,  # noqa: F401  (kanvision.models.model_entrypoint)
     register_model,
     register_variant,
 )
@@ -109,8 +107,8 @@ __all__ = [
     "count_flops",
     "count_params",
     "create_model",
-    "freeze_backbone",
     "default_tag_name",
+    "freeze_backbone",
     "get_model_info",
     "get_pretrained_cfg",
     "kan_choices",
