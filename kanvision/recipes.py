@@ -99,3 +99,32 @@ def current_command(command: str) -> str:
         if flags[i] not in rest:
             kept += flags[i:i + 2]
     return shlex.join([*words[:at], recipe, *kept, *rest])
+
+
+def record_command(folder: str) -> str:
+    """The command that repeats the run recorded in ``folder`` (its ``<model>.json``), with a
+    moved config written as its recipe and flags."""
+    import json
+    from pathlib import Path
+
+    for meta in sorted(Path(folder).glob("*.json")):
+        command = json.loads(meta.read_text()).get("command")
+        if command:
+            return current_command(command)
+    raise SystemExit(f"error: no run record with a command in {folder}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kanvision.recipes RECORD ...``: print the command that repeats each record."""
+    import sys
+
+    folders = sys.argv[1:] if argv is None else argv
+    if not folders:
+        raise SystemExit("usage: python -m kanvision.recipes results/<data>/<record> ...")
+    for folder in folders:
+        print(record_command(folder))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,10 +11,11 @@ DOCS = sorted((ROOT / "docs").rglob("*.md"))
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
-def test_readme_python_example_runs():
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    assert blocks, "README has no python example"
-    exec(compile(blocks[0], "README.md", "exec"), {})  # noqa: S102  (our own README)
+@pytest.mark.parametrize("path", [README, ROOT / "docs/getting-started.md"], ids=lambda p: p.name)
+def test_the_library_example_runs(path):
+    blocks = re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
+    assert blocks, f"{path.name} has no python example"
+    exec(compile(blocks[0], path.name, "exec"), {})  # noqa: S102  (our own documentation)
 
 
 def test_readme_is_a_front_door():

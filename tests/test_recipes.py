@@ -102,3 +102,11 @@ def test_a_moved_config_resolves_to_the_record_it_trained(old):
     for key in ("batch_size", "augment"):
         assert cfg["data"].get(key) == record["data"].get(key)
     assert cfg["trainer"]["max_epochs"] == record["trainer"]["max_epochs"]
+
+
+def test_a_records_repeat_command_is_printed_with_its_recipe(capsys):
+    from kanvision.recipes import main
+
+    main([str(ROOT / "results/fashion_mnist-gram/kkan_small-gram")])
+    line = capsys.readouterr().out.strip()
+    assert "--config configs/fashion_mnist/kkan_small.yaml --model.kan gram --model.model_kwargs '{degree: 3}'" in line
