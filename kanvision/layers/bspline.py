@@ -25,12 +25,12 @@ def cardinal_bspline(t: Tensor, order: int) -> Tensor:
     if order == 0:
         return ((t >= 0.0) & (t < 1.0)).to(t.dtype)
     t = t.clamp(0.0, order + 1.0)
-    # truncated-power form, exact on integer knots (summed from the first term, not from a
-    # zeros_like, which ONNX's tracer bakes in at the traced batch size)
-    total = t.clamp(min=0.0) ** order
-    for i in range(1, order + 2):
-        total = total + (-1) ** i * math.comb(order + 1, i) * (t - i).clamp(min=0.0) ** order
-    return total / math.factorial(order)
+    # truncated-power form, exact on integer knots; summed with sum() rather than onto a
+    # zeros_like, which ONNX's tracer bakes in at the traced batch size (same ops, same FLOPs)
+    terms = (
+        (-1) ** i * math.comb(order + 1, i) * (t - i).clamp(min=0.0) ** order for i in range(order + 2)
+    )
+    return sum(terms) / math.factorial(order)
 
 
 @register_basis("bspline")
