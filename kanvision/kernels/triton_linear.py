@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 
 import torch
 import triton
 import triton.language as tl
 from torch import Tensor
 
+from kanvision.kernels.dispatch import interpreting
 from kanvision.kernels.spec import KINDS, KernelBasis
 
 _TL_DTYPES = {
@@ -44,11 +44,6 @@ _TL_DTYPES = {
 }
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 _FAR = 3.0e38  # "no clamp" for grid positions (finite, so every backend takes it as a float)
-
-
-def interpreting() -> bool:
-    """Whether Triton kernels run on Triton's CPU interpreter."""
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
 # --- the basis, in registers ------------------------------------------------------------------
@@ -342,15 +337,15 @@ class _Launch:
             max(spec.u_min, -_FAR) if math.isfinite(spec.u_min) else -_FAR,
             min(spec.u_max, _FAR) if math.isfinite(spec.u_max) else _FAR,
         )
-        self.meta = dict(
-            KIND=KINDS.index(spec.kind),
-            HAS_BASE=int(has_base),
-            NUM_BASIS=spec.num_functions,
-            COMPUTE=_TL_DTYPES[compute],
-            DOT=_TL_DTYPES[dot_dtype],
-            EMULATE=interpreting() and dot_dtype in _LOW_PRECISION,
-            IEEE=dot_dtype == torch.float32 and not torch.backends.cuda.matmul.allow_tf32,
-        )
+        self.meta = {
+            "KIND": KINDS.index(spec.kind),
+            "HAS_BASE": int(has_base),
+            "NUM_BASIS": spec.num_functions,
+            "COMPUTE": _TL_DTYPES[compute],
+            "DOT": _TL_DTYPES[dot_dtype],
+            "EMULATE": interpreting() and dot_dtype in _LOW_PRECISION,
+            "IEEE": dot_dtype == torch.float32 and not torch.backends.cuda.matmul.allow_tf32,
+        }
         self.functions = spec.num_functions + int(has_base)
         self.compute = compute
 
