@@ -67,6 +67,7 @@ class Run:
     machine: str
     command: str | None = None
     exact: dict | None = None  # the test mask's subset: acc@1, ci95_wilson, images
+    start: tuple = ()  # fine-tuned runs: (("pretrained", weights), ("lr", lr)); () from scratch
 
     @property
     def options(self) -> dict:
@@ -75,12 +76,14 @@ class Run:
 
     @property
     def key(self) -> tuple:
-        return (self.dataset, self.split, self.model, self.kan, json.dumps(self.options, sort_keys=True), self.epochs)
+        options = json.dumps(self.options, sort_keys=True)
+        return (self.dataset, self.split, self.model, self.kan, options, self.epochs, self.start)
 
 
 def _kan_label(run: Run) -> str:
     """``kan`` plus the options that set this run apart, e.g. ``bspline (grid_size=3, ...)``."""
     shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in run.options.items()}
+    shown.update(run.start)
     if not shown:
         return run.kan
     return f"{run.kan} ({', '.join(f'{k}={v}' for k, v in sorted(shown.items()))})"
@@ -106,9 +109,10 @@ def read_run(folder: Path) -> Run | None:
     with (folder / "metrics.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     (split, values), = meta["metrics"].items()
+    config = yaml.safe_load((folder / "config.yaml").read_text()) if (folder / "config.yaml").is_file() else {}
     seed = meta.get("seed")
-    if seed is None and (folder / "config.yaml").is_file():
-        seed = yaml.safe_load((folder / "config.yaml").read_text()).get("seed_everything")
+    if seed is None:
+        seed = config.get("seed_everything")
     epoch_s = _median(rows, "time/epoch_s")
     return Run(
         folder=folder, dataset=meta["dataset"], model=meta["model"], kan=meta["kan"], args=meta["args"],
@@ -117,7 +121,17 @@ def read_run(folder: Path) -> Run | None:
         epoch_s=epoch_s if epoch_s is not None else meta["wall_time_s"] / max(meta["epochs"], 1),
         approx_time=epoch_s is None, images_per_s=_median(rows, "time/train_images_per_s"),
         machine=meta.get("machine", "?"), command=meta.get("command"), exact=values.get("exact_subset"),
+        start=_start(config),
     )
+
+
+def _start(config: dict) -> tuple:
+    """What sets a fine-tuned run apart from training from scratch: the weights it started from
+    and its learning rate (a row never mixes the two, nor two fine-tuning learning rates)."""
+    model = (config or {}).get("model") or {}
+    if not model.get("pretrained"):
+        return ()
+    return (("pretrained", model["pretrained"]), ("lr", model.get("lr")))
 
 
 def collect(results: Path = ROOT / "results") -> list[Run]:

@@ -165,3 +165,16 @@ def test_a_row_tested_with_a_mask_shows_the_marked_images_accuracy(tmp_path):
     write_run(tmp_path / "plain", "bspline", 90.0, 0, {"grid_size": 3})
     plain = next(r for r in table(collect(tmp_path)) if "grid_size" in r[2])
     assert plain[7] == "90.00"  # no mask: one number
+
+
+def test_fine_tuned_runs_are_rows_of_their_own(tmp_path):
+    """A run started from pretrained weights never joins the row of training from scratch, nor
+    a fine-tuning run at another learning rate."""
+    for name, config in (("scratch", {}), ("tuned", {"pretrained": "kkan_small.mnist", "lr": 0.003}),
+                         ("tuned-lr", {"pretrained": "kkan_small.mnist", "lr": 0.001})):
+        write_run(tmp_path / name, "bspline", 90.0, 0)
+        (tmp_path / name / "config.yaml").write_text(json.dumps({"model": config}))
+    rows = table(collect(tmp_path))
+    assert sorted(r[2] for r in rows) == [
+        "bspline", "bspline (lr=0.001, pretrained=kkan_small.mnist)", "bspline (lr=0.003, pretrained=kkan_small.mnist)",
+    ]
