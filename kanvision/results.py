@@ -160,11 +160,13 @@ def _exact(group: list[Run]) -> str:
 
 def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
     """The twin run group of a KAN row: same data, split, model and epochs, ``kan="none"``.
-    The standard twin is the best-scoring one; the parameter-matched twin (``width_mult`` set)
-    is the one closest in params (so a gram row meets the twin matched to gram, not to bspline),
-    the best-scoring among equals."""
+    The standard twin has the KAN row's own width (``width_mult``, or none) and is the
+    best-scoring one; the parameter-matched twin (another ``width_mult``) is the one closest in
+    params (so a gram row meets the twin matched to gram, not to bspline), the best-scoring among
+    equals."""
+    width = json.loads(key[4]).get("width_mult")
     keys = [k for k in groups if k[:3] == key[:3] and k[3] == "none" and k[5] == key[5]
-            and ("width_mult" in json.loads(k[4])) == matched]
+            and (json.loads(k[4]).get("width_mult") != width) == matched]
     if not keys:
         return None
     if not matched:

@@ -178,3 +178,13 @@ def test_fine_tuned_runs_are_rows_of_their_own(tmp_path):
     assert sorted(r[2] for r in rows) == [
         "bspline", "bspline (lr=0.001, pretrained=kkan_small.mnist)", "bspline (lr=0.003, pretrained=kkan_small.mnist)",
     ]
+
+
+def test_the_standard_twin_of_a_narrowed_kan_model_has_its_width(tmp_path):
+    """A KAN model narrowed to fit a budget (width_mult 0.8) meets the plain model at the same
+    width as its standard twin, and the widened one as its parameter-matched twin."""
+    write_run(tmp_path / "kan", "gram", 75.0, 0, {"width_mult": 0.8, "degree": 3}, params=865)
+    write_run(tmp_path / "standard", "none", 72.0, 0, {"width_mult": 0.8}, params=175)
+    write_run(tmp_path / "matched", "none", 77.0, 0, {"width_mult": 1.788}, params=862)
+    kan = next(r for r in table(collect(tmp_path)) if r[2].startswith("gram"))
+    assert "standard twin 72.00 (175 params)" in kan[11] and "matched twin 77.00 (862 params)" in kan[11]
