@@ -37,19 +37,16 @@ def test_every_basis_family_exports_and_matches_pytorch(kan, tmp_path):
     _check(kanvision.create_model("kan_convnet", kan=kan).eval(), (1, 28, 28), tmp_path)
 
 
-# Known to fail: the TorchScript exporter bakes the traced batch size into a broadcast in the
-# Gram SepNet's pointwise KAN conv (onnxruntime: "broadcast an axis by a dimension other than 1.
-# 2 by 16"). strict: the test says so when it is fixed.
-_GRAM_SEPNET = pytest.mark.xfail(reason="Gram SepNet export bakes the batch size in", strict=True)
-
-
-def _entries() -> list:
-    return [pytest.param(n, marks=_GRAM_SEPNET) if n.startswith("sepnet_small.") and "gram" in n else n
-            for n in kanvision.list_pretrained()]
+@pytest.mark.parametrize("kan", ["gram", "chebyshev"])
+def test_depthwise_separable_kan_exports_with_a_dynamic_batch(kan, tmp_path):
+    """A pointwise KAN conv after a depthwise one: the traced ``ones_like`` of the polynomial
+    bases once folded to a constant of the example's batch size."""
+    torch.manual_seed(0)
+    _check(kanvision.create_model("sepnet_small", kan=kan).eval(), (1, 28, 28), tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _entries())
+@pytest.mark.parametrize("name", kanvision.list_pretrained())
 def test_every_shipped_entry_exports_and_matches_pytorch(name, tmp_path):
     cfg = kanvision.get_pretrained_cfg(name)
     _check(kanvision.create_model(name, pretrained=True), tuple(cfg["input_size"]), tmp_path, relative=True)

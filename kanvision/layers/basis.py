@@ -126,6 +126,15 @@ class UniformCentresBasis(Basis):
         return f"{self.in_features}, grid_size={self.grid_size}, grid_range={self.grid_range}"
 
 
+def _traceable_ones_like(t: Tensor) -> Tensor:
+    """``ones_like(t)``. Under the TorchScript tracer (ONNX export) it is ``t * 0 + 1``: a traced
+    ``ones_like`` can be folded into a constant of the example's shape, which bakes the example's
+    batch size into the exported graph."""
+    if not torch.compiler.is_compiling() and torch.jit.is_tracing():
+        return t * 0 + 1
+    return torch.ones_like(t)
+
+
 class TanhPolynomialBasis(Basis):
     """Shared base of the orthogonal-polynomial families: ``p_0 .. p_degree`` of ``t = tanh(x)``
     by a three-term recurrence. tanh bounds the input to (-1, 1), where the polynomials are
@@ -157,7 +166,7 @@ class TanhPolynomialBasis(Basis):
 
     def functions(self, x: Tensor) -> list[Tensor]:
         t = torch.tanh(x)
-        polys = [torch.ones_like(t), t]
+        polys = [_traceable_ones_like(t), t]
         for n in range(1, self.degree):
             polys.append(self.next_polynomial(n, t, polys[-1], polys[-2]))
         return polys[: self.degree + 1]
