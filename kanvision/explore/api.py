@@ -1,0 +1,91 @@
+"""The page's API: each route is a method of :class:`ExploreApi` returning JSON-able data.
+
+The local server answers ``GET``/``POST /api/<route>`` from it, and the static report stores
+the answers of a chosen set of ``GET`` routes in the page, so both show the same figures.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kanvision.errors import KanvisionError
+from kanvision.explore import figures
+from kanvision.explore.session import ExploreSession
+
+
+def _int(query: dict[str, str], key: str) -> int:
+    try:
+        return int(query[key])
+    except (KeyError, ValueError):
+        raise KanvisionError(f"the request needs an integer '{key}'") from None
+
+
+class ExploreApi:
+    """Routes over one session; a lock serialises them (the session is not thread-safe)."""
+
+    def __init__(self, session: ExploreSession, out: Path, source: dict[str, Any] | None = None) -> None:
+        self.session = session
+        self.out = Path(out)
+        self.source = source or {}
+        self.lock = threading.Lock()
+        self.get_routes: dict[str, Callable[[dict[str, str]], Any]] = {
+            "summary": self.summary, "layer": self.layer, "edge": self.edge, "image": self.image,
+        }
+        self.post_routes: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "edit": self.edit, "undo": self.undo, "reset": self.reset, "export": self.export,
+        }
+
+    def call(self, method: str, route: str, payload: dict[str, Any]) -> Any:
+        routes = self.get_routes if method == "GET" else self.post_routes
+        if route not in routes:
+            raise KanvisionError(f"no {method} route '{route}': use one of {sorted(routes)}")
+        with self.lock:
+            return routes[route](payload)
+
+    # --- GET ----------------------------------------------------------------------------------
+
+    def _model_view(self) -> dict[str, Any]:
+        state = self.session.state()
+        return {"state": state, "confusion": figures.confusion_change(state),
+                "layers": self.session.layer_table(), "network": figures.network(self.session)}
+
+    def summary(self, query: dict[str, str]) -> dict[str, Any]:
+        s = self.session
+        return {"title": s.title, "source": self.source, "held_out": len(s.y_eval), "images": len(s.images),
+                "top_edges": {name: s.top_edges(name, 8) for name in s.layers}, **self._model_view()}
+
+    def layer(self, query: dict[str, str]) -> dict[str, Any]:
+        name = query.get("name", "")
+        if name not in self.session.layers:
+            raise KanvisionError(f"unknown KAN layer '{name}': choose one of {list(self.session.layers)}")
+        return figures.layer_heatmap(self.session, name, query.get("sort", "importance"))
+
+    def edge(self, query: dict[str, str]) -> dict[str, Any]:
+        detail = self.session.edge(query.get("layer", ""), _int(query, "out"), _int(query, "in"))
+        info = {k: v for k, v in detail.items() if k not in ("x", "function", "taps", "histogram")}
+        return {"detail": info, "figure": figures.edge_figure(detail)}
+
+    def image(self, query: dict[str, str]) -> dict[str, Any]:
+        detail = self.session.image(_int(query, "index"))
+        summary = {k: detail[k] for k in ("index", "label", "pred", "classes")}
+        return {"detail": summary, **figures.image_figures(detail)}
+
+    # --- POST ---------------------------------------------------------------------------------
+
+    def edit(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.session.apply(body)
+        return self._model_view()
+
+    def undo(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.session.undo()
+        return self._model_view()
+
+    def reset(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.session.reset()
+        return self._model_view()
+
+    def export(self, body: dict[str, Any]) -> dict[str, str]:
+        return self.session.export(self.out)
