@@ -93,15 +93,15 @@ def pretrained_rows(pattern: str = "*") -> list[tuple[str, ...]]:
     rows = []
     for name in list_pretrained(pattern):
         cfg = get_pretrained_cfg(name)
-        (acc,) = (m["acc@1"] for m in cfg["metrics"].values())
+        ((split, metrics),) = cfg["metrics"].items()
         epoch_s = cfg.get("epoch_time_s")
         rows.append((
             f"`{name}`" + _notes(cfg),
-            cfg["dataset"],
+            cfg["dataset"] + ("" if split.isalnum() or "(" not in split else " (unverified copy)"),
             _kan_options(cfg),
             f"{cfg['num_params']:,}",
             f"{cfg['flops'] / 1e6:,.1f}" if cfg.get("flops") else "-",
-            f"{acc:.2f}",
+            f"{metrics['acc@1']:.2f}",
             str(cfg.get("epochs", "-")),
             str(cfg.get("seed", "-")),
             f"{epoch_s:.0f}" if epoch_s else "-",
@@ -125,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: no shipped weights match '{args.pattern}': see kanvision.list_pretrained()", file=sys.stderr)
             return 2
         print(format_table(rows, PRETRAINED_HEADERS, args.markdown, NUMERIC))
-        print(f"\n{len(rows)} shipped weights; test accuracy on the dataset's official test split.")
+        print(f"\n{len(rows)} shipped weights; test accuracy on the dataset's official test split, "
+              "or on an unverified copy of it where marked.")
         return 0
     try:
         rows = model_rows(args.pattern, args.kan)
