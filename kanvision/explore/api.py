@@ -26,7 +26,8 @@ def _int(query: dict[str, str], key: str) -> int:
 class ExploreApi:
     """Routes over one session; a lock serialises them (the session is not thread-safe)."""
 
-    def __init__(self, session: ExploreSession, out: Path, source: dict[str, Any] | None = None) -> None:
+    def __init__(self, session: ExploreSession, out: str | Path = "explore-out",
+                 source: dict[str, Any] | None = None) -> None:
         self.session = session
         self.out = Path(out)
         self.source = source or {}

@@ -61,6 +61,8 @@ class EditOp:
     resolve: Callable[[Edit, dict[str, KANLayer], EditContext], Edit]
     apply: Callable[[Edit, dict[str, KANLayer]], dict[str, Any]]
     describe: Callable[[Edit], str]
+    example: Callable[[dict[str, KANLayer], EditContext], Edit]
+    """A valid edit of this kind for a model (the tests generated from the registry use it)."""
 
 
 EDITS: dict[str, EditOp] = {}
@@ -247,9 +249,28 @@ def _describe_zero_channel(edit: Edit) -> str:
     return f"zero input channel {edit['channel']} of {edit['layer']}"
 
 
-register_edit("prune", EditOp(_resolve_prune, _apply_prune, _describe_prune))
-register_edit("symbolic", EditOp(_resolve_symbolic, _apply_symbolic, _describe_symbolic))
-register_edit("zero_channel", EditOp(_resolve_zero_channel, _apply_zero_channel, _describe_zero_channel))
+def _strongest_edge(layers: dict[str, KANLayer], ctx: EditContext) -> tuple[str, int, int]:
+    name = list(layers)[-1]
+    scores = ctx.importance(name).nan_to_num(nan=-1.0)
+    flat = int(scores.flatten().argmax())
+    return name, flat // scores.shape[1], flat % scores.shape[1]
+
+
+def _example_symbolic(layers: dict[str, KANLayer], ctx: EditContext) -> Edit:
+    name, out, channel = _strongest_edge(layers, ctx)
+    return {"op": "symbolic", "layer": name, "out": out, "in": channel, "fn": "0"}  # a constant: always a change
+
+
+def _example_zero_channel(layers: dict[str, KANLayer], ctx: EditContext) -> Edit:
+    name, _, channel = _strongest_edge(layers, ctx)
+    return {"op": "zero_channel", "layer": name, "channel": channel}
+
+
+register_edit("prune", EditOp(_resolve_prune, _apply_prune, _describe_prune,
+                              lambda layers, ctx: {"op": "prune", "threshold": 0.3, "layer": None}))
+register_edit("symbolic", EditOp(_resolve_symbolic, _apply_symbolic, _describe_symbolic, _example_symbolic))
+register_edit("zero_channel", EditOp(_resolve_zero_channel, _apply_zero_channel, _describe_zero_channel,
+                                     _example_zero_channel))
 
 
 def edit_op(edit: Edit) -> EditOp:

@@ -38,6 +38,8 @@ def render(title: str, answers: dict[str, Any] | None = None) -> str:
             "PLOTLY": '<script src="/static/plotly.min.js"></script>',
             "APP": '<script src="/static/app.js"></script>',
             "BOOT": _script_json({"mode": "live"}),
+            "DOWNLOADS": '<a id="download-weights" href="/download/weights" download>model.safetensors</a>\n'
+                         '    <a id="download-edits" href="/download/edits" download>edits.json</a>',
         }
     else:
         parts = {
@@ -45,6 +47,7 @@ def render(title: str, answers: dict[str, Any] | None = None) -> str:
             "PLOTLY": f"<script>{asset('plotly.min.js').decode()}</script>",
             "APP": f"<script>{asset('app.js').decode()}</script>",
             "BOOT": _script_json({"mode": "static", "answers": answers}),
+            "DOWNLOADS": "",
         }
     parts["TITLE"] = html.escape(title)
     for key, value in parts.items():
