@@ -214,3 +214,17 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys, tiny_data, monkeypatch):
             assert fix in err, (name, err)
     finally:
         taken.close()
+
+
+def test_cli_explores_a_hub_folder_and_a_runs_weights_into_a_report(tmp_path, tiny_data, monkeypatch, capsys):
+    monkeypatch.setenv("KANVISION_DATA", str(tiny_data))
+    model = kanvision.create_model("kan_convnet", pretrained="mnist")
+    kanvision.save_pretrained(model, tmp_path / "hub")
+    kanvision.save_pretrained(model, tmp_path / "run.safetensors")
+    data = ["--data.name", "mnist", "--data.val_size", "32", "--images", "32", "--held_out", "32"]
+    for source in (["--model", f"local-dir:{tmp_path / 'hub'}"],
+                   ["--model", "kan_convnet", "--checkpoint", str(tmp_path / "run.safetensors")]):
+        report = tmp_path / f"report-{len(source)}.html"
+        explore_main([*source, *data, "--export", str(report)])
+        assert "kanvision explore | report" in capsys.readouterr().out
+        assert report.stat().st_size > 1_000_000 and '"mode":"static"' in report.read_text()

@@ -2,7 +2,7 @@
 
 It stores the answers the page would ask the server for: the summary, every layer's heatmap
 (both orders), the strongest edges of every layer, and the first few held-out images with the
-edges their channel bars open. Everything else says it is not in the report.
+edges of their strongest channel bars. Everything else says it is not in the report.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from kanvision.explore.api import ExploreApi
 from kanvision.explore.page import render
 from kanvision.explore.server import _clean
 
-REPORT_IMAGES = 5
+REPORT_IMAGES = 3
+REPORT_BARS = 4  # per layer and image, the strongest channel bars whose edges are stored
 
 
 def report_answers(api: ExploreApi, images: int = REPORT_IMAGES) -> dict[str, Any]:
@@ -35,7 +36,7 @@ def report_answers(api: ExploreApi, images: int = REPORT_IMAGES) -> dict[str, An
     for index in range(min(images, len(api.session.y_eval))):
         answer = store("image", {"index": index})
         for trace in answer["channels"]["data"]:
-            edges.update(tuple(d) for d in trace.get("customdata") or [])
+            edges.update(tuple(d) for d in (trace.get("customdata") or [])[:REPORT_BARS])
     for layer, out, channel in sorted(edges):
         store("edge", {"layer": layer, "out": out, "in": channel})
     return answers
