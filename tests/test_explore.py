@@ -228,3 +228,28 @@ def test_cli_explores_a_hub_folder_and_a_runs_weights_into_a_report(tmp_path, ti
         explore_main([*source, *data, "--export", str(report)])
         assert "kanvision explore | report" in capsys.readouterr().out
         assert report.stat().st_size > 1_000_000 and '"mode":"static"' in report.read_text()
+
+
+def _model_session(name: str) -> ExploreSession:
+    torch.manual_seed(0)
+    model = kanvision.create_model(name).eval()
+    c, h, w = kanvision.get_model_info(name).input_size
+    return ExploreSession(model, torch.randn(8, c, h, w), (torch.randn(8, c, h, w), torch.randint(0, 10, (8,))),
+                          title=name)
+
+
+@pytest.mark.parametrize("name", [
+    "resnet8_cifar",
+    pytest.param("sepnet_tiny", marks=pytest.mark.slow),  # grouped (depthwise) KAN convs
+    pytest.param("kat_tiny_patch4_32", marks=pytest.mark.slow),  # KAN MLPs on tokens, about a minute
+])
+def test_every_edit_on_other_model_families(name):
+    session = _model_session(name)
+    for op in sorted(EDITS):
+        session.apply(EDITS[op].example(session.layers, session))
+    layer = next(iter(session.layers))
+    out, channel, _ = session.top_edges(layer, 1)[0]
+    assert session.edge(layer, out, channel)["fits"]
+    assert session.image(0)["layers"].keys() == session.layers.keys()
+    session.reset()
+    assert _same_weights(session.model, session.pristine)

@@ -36,6 +36,7 @@ from kanvision.layers import KANLayer
 from kanvision.models.counting import count_params
 
 SAMPLES_KEPT = 20_000  # per-layer input samples kept for ranges and histograms
+IMPORTANCE_SAMPLES = 128  # at most this many images (conv) or 4x as many tokens (linear) measure importance
 EVAL_CHUNK = 256
 
 
@@ -98,7 +99,7 @@ class ExploreSession:
             full = x.movedim(dim, -1).reshape(-1, x.shape[dim]).float()
             if full.shape[0] > SAMPLES_KEPT:
                 full = full[torch.randperm(full.shape[0], generator=torch.Generator().manual_seed(0))[:SAMPLES_KEPT]]
-            scores = edge_importance(layer, layer.select_input_channels(x, dim))  # (out, kept)
+            scores = edge_importance(layer, layer.select_input_channels(x, dim), IMPORTANCE_SAMPLES)  # (out, kept)
             full_scores = torch.full((scores.shape[0], self.inputs[name]), float("nan"))
             full_scores[:, kept_channels(layer, self.inputs[name])] = scores
             exists = edge_mask(layer, self.inputs[name])
