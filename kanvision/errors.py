@@ -29,6 +29,10 @@ class CheckpointError(KanvisionError, ValueError):
     """A checkpoint file is missing, corrupt, or does not fit the model."""
 
 
+class SettingError(KanvisionError, ValueError):
+    """A setting's value does not fit the data or the model (the message names the fix)."""
+
+
 def unknown_name(kind: str, name: str, known: Iterable[str], hint: str) -> UnknownNameError:
     """Build an :class:`UnknownNameError` with a 'did you mean' suggestion."""
     known = sorted(known)

@@ -253,3 +253,11 @@ def test_every_edit_on_other_model_families(name):
     assert session.image(0)["layers"].keys() == session.layers.keys()
     session.reset()
     assert _same_weights(session.model, session.pristine)
+
+
+def test_an_impossible_validation_split_is_one_line(tmp_path, capsys, tiny_data, monkeypatch):
+    monkeypatch.setenv("KANVISION_DATA", str(tiny_data))
+    with pytest.raises(SystemExit) as e:
+        explore_main(["--model", "kan_convnet", "--pretrained", "mnist", "--data.name", "mnist", "--port", "0"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "--data.val_size N" in err

@@ -16,6 +16,7 @@ from kanvision.data.offline import default_root
 from kanvision.data.sources import DataRequest, FakeDataOptions
 from kanvision.data.test_mask import AUTO, MarkedDataset, describe, find_test_mask, load_test_mask
 from kanvision.data.transforms import rand_augment
+from kanvision.errors import SettingError
 
 try:  # a resumable loader: Lightning keeps its position in each checkpoint
     from torchdata.stateful_dataloader import StatefulDataLoader as TrainLoader
@@ -154,7 +155,10 @@ class ImageDataModule(L.LightningDataModule):
             full = self._load(True)
             n_val = self.val_size
             if not 0 < n_val < len(full):
-                raise ValueError(f"data.val_size={n_val} must be between 1 and {len(full) - 1}")
+                raise SettingError(
+                    f"data.val_size={n_val} must be between 1 and {len(full) - 1} (the training split has "
+                    f"{len(full)} images): pass --data.val_size N"
+                )
             generator = torch.Generator().manual_seed(self.split_seed)
             train_idx, val_idx = random_split(
                 range(len(full)), [len(full) - n_val, n_val], generator=generator
