@@ -253,18 +253,26 @@ class Target:
     dataset: str
     max_params: int
     min_acc: float
+    label: str = ""  # how the dataset is named in the table (default: its registry name)
 
     def __str__(self) -> str:
-        return f"{self.dataset}: >= {self.min_acc}% with <= {self.max_params:,} params"
+        return f"{self.label or self.dataset}: >= {self.min_acc}% with <= {self.max_params:,} params"
 
 
-TARGETS = (Target("mnist", 100_000, 99.5), Target("fashion_mnist", 100_000, 92.5), Target("fashion_mnist", 10_000, 90.0))
+TARGETS = (
+    Target("mnist", 100_000, 99.5),
+    Target("fashion_mnist", 100_000, 92.5),
+    Target("fashion_mnist", 10_000, 90.0),
+    Target("cifar10", 1_000_000, 88.0, "cifar10 (offline copy, full test set)"),
+)
 
 
 def seeds_loop(command: str | None, seeds: int = 3) -> str:
     """The run's train.py command as a loop over seeds, without its seed, log folder, progress
     bar and environment (``KANVISION_DATA``): what a reader types to repeat the row. A config
-    that has become a recipe plus flags (:mod:`kanvision.recipes`) is written as such."""
+    that has become a recipe plus flags (:mod:`kanvision.recipes`) is written as such; an
+    absolute ``--data.root`` (where the data lay on the machine that ran it) becomes
+    ``path/to/<folder>``."""
     if not command:
         return "-"
     words, kept = shlex.split(current_command(command)), []
@@ -272,6 +280,8 @@ def seeds_loop(command: str | None, seeds: int = 3) -> str:
         word = words.pop(0)
         if word in ("--seed_everything", "--logging.save_dir", "--trainer.enable_progress_bar"):
             words.pop(0)
+        elif word == "--data.root" and words and words[0].startswith("/"):
+            kept += [word, f"path/to/{Path(words.pop(0)).name}"]
         elif "=" not in word or word.startswith("-"):
             kept.append(word)
     return f"for s in {' '.join(map(str, range(seeds)))}; do {shlex.join(kept)} --seed_everything $s; done"
@@ -296,9 +306,11 @@ def target_table(runs: list[Run], targets: tuple[Target, ...] = TARGETS) -> list
             twin_accs = [r.acc for r in groups[twin]]
             who = _verdict(accs, twin_accs)
             versus = f"{_acc(twin_accs)} ({len(twin_accs)} seed{'s' * (len(twin_accs) > 1)}, {groups[twin][0].params:,} params): {who}"
+        exact = _exact(group)
+        shown = f"{_acc(accs)} ({len(accs)} seed{'s' * (len(accs) > 1)}){exact}"
         rows.append([
             str(target), f"`{group[0].model}` {_kan_label(group[0])}", f"{group[0].params:,}", str(group[0].epochs),
-            f"{_acc(accs)} ({len(accs)} seed{'s' * (len(accs) > 1)})", met, versus, f"`{seeds_loop(group[0].command)}`",
+            shown, met, versus, f"`{seeds_loop(group[0].command)}`",
         ])
     return rows
 

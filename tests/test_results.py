@@ -110,6 +110,8 @@ def test_seeds_loop_keeps_the_options_that_change_the_run():
     cmd = "KANVISION_DATA=/d python train.py --config a.yaml --trainer.max_epochs 40 --seed_everything 2 --logging.save_dir r"
     assert seeds_loop(cmd, 2) == "for s in 0 1; do python train.py --config a.yaml --trainer.max_epochs 40 --seed_everything $s; done"
     assert seeds_loop(None) == "-"
+    on_our_disk = "python train.py --config c.yaml --data.root /data/sets/cifar-10-offline --seed_everything 0"
+    assert "--data.root path/to/cifar-10-offline" in seeds_loop(on_our_disk)
 
 
 def test_fill_readme_replaces_only_the_marked_block():
