@@ -20,14 +20,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from jsonargparse import ArgumentParser
 
-from kanvision.errors import CheckpointError, KanvisionError
+from kanvision.errors import CheckpointError
 from kanvision.runtime import run_cli
 from kanvision.training.evaluate import add_model_and_data_arguments, load_model, parse
 
 if TYPE_CHECKING:
     from kanvision.explore.api import ExploreApi
-
-HUB_PREFIXES = ("hf-hub:", "local-dir:")
 
 
 def build_parser() -> ArgumentParser:
@@ -40,17 +38,6 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--export", type=str | None, default=None,
                         help="write this self-contained HTML report instead of serving")
     return add_model_and_data_arguments(parser)
-
-
-def load(cfg: Any) -> torch.nn.Module:
-    """The model from a shipped tag, a run's weights, or a Hub folder (``hf-hub:``/``local-dir:``)."""
-    from kanvision.models import create_model
-
-    if cfg.model.startswith(HUB_PREFIXES):
-        if cfg.pretrained or cfg.checkpoint:
-            raise KanvisionError(f"{cfg.model} carries its own weights: drop --pretrained/--checkpoint")
-        return create_model(cfg.model, pretrained=True).eval()
-    return load_model(cfg.model, cfg.pretrained, cfg.checkpoint).eval()
 
 
 def _batches(loader, count: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,7 +68,7 @@ def build_api(cfg: Any, data) -> ExploreApi:
     from kanvision.explore.api import ExploreApi
     from kanvision.explore.session import ExploreSession
 
-    model = load(cfg)
+    model = load_model(cfg.model, cfg.pretrained, cfg.checkpoint).eval()
     data.setup("fit")
     images, _ = _batches(data.val_dataloader(), cfg.images)
     data.setup("test")

@@ -6,6 +6,7 @@ the answers of a chosen set of ``GET`` routes in the page, so both show the same
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,17 @@ from typing import Any
 from kanvision.errors import KanvisionError
 from kanvision.explore import figures
 from kanvision.explore.session import ExploreSession
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every non-finite float as None, which JSON allows."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
 
 
 def _int(query: dict[str, str], key: str) -> int:
@@ -40,16 +52,17 @@ class ExploreApi:
         }
 
     def call(self, method: str, route: str, payload: dict[str, Any]) -> Any:
+        """A route's answer, ready for JSON (NaN and inf, e.g. removed edges' importance, as null)."""
         routes = self.get_routes if method == "GET" else self.post_routes
         if route not in routes:
             raise KanvisionError(f"no {method} route '{route}': use one of {sorted(routes)}")
         with self.lock:
-            return routes[route](payload)
+            return json_ready(routes[route](payload))
 
     # --- GET ----------------------------------------------------------------------------------
 
-    def _model_view(self) -> dict[str, Any]:
-        state = self.session.state()
+    def _model_view(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
+        state = self.session.state() if state is None else state
         return {"state": state, "confusion": figures.confusion_change(state),
                 "layers": self.session.layer_table(), "network": figures.network(self.session)}
 
@@ -77,16 +90,13 @@ class ExploreApi:
     # --- POST ---------------------------------------------------------------------------------
 
     def edit(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.session.apply(body)
-        return self._model_view()
+        return self._model_view(self.session.apply(body))
 
     def undo(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.session.undo()
-        return self._model_view()
+        return self._model_view(self.session.undo())
 
     def reset(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.session.reset()
-        return self._model_view()
+        return self._model_view(self.session.reset())
 
     def export(self, body: dict[str, Any]) -> dict[str, str]:
         return self.session.export(self.out)

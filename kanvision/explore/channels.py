@@ -20,35 +20,6 @@ def kept_channels(layer: KANLayer, original: int) -> list[int]:
     return [int(i) for i in layer.input_index.tolist()]
 
 
-def position(layer: KANLayer, channel: int) -> int | None:
-    """Where the original input ``channel`` sits among the layer's current inputs (None: removed)."""
-    if layer.input_index is None:
-        return channel if 0 <= channel < layer.basis.in_features else None
-    hits = (layer.input_index == channel).nonzero()
-    return int(hits[0, 0]) if len(hits) else None
-
-
-def edge_slot(layer: KANLayer, out: int, pos: int) -> tuple[int, int] | None:
-    """``(row, column)`` of the edge ``out <- pos`` in :meth:`KANLayer._edge_weights` (None when
-    the edge does not exist: a grouped layer connects an input only to its group's outputs)."""
-    out_ch = layer.mix.weight.shape[0]
-    per_group = layer.basis.in_features // layer.groups
-    group = pos // per_group
-    rows_per_group = out_ch // layer.groups
-    if not group * rows_per_group <= out < (group + 1) * rows_per_group:
-        return None
-    return out, pos % per_group
-
-
-def edge_coefficients(layer: KANLayer, out: int, channel: int) -> Tensor | None:
-    """The edge's coefficients ``(K + 1, *kernel)`` (a view; None when removed or absent)."""
-    pos = position(layer, channel)
-    slot = None if pos is None else edge_slot(layer, out, pos)
-    if slot is None:
-        return None
-    return layer._edge_weights()[slot[0], slot[1]]
-
-
 def positions(layer: KANLayer, channels: Tensor) -> Tensor:
     """Where each original input channel sits among the layer's current inputs (-1: removed)."""
     if layer.input_index is None:
@@ -60,6 +31,31 @@ def positions(layer: KANLayer, channels: Tensor) -> Tensor:
     return lookup[channels]
 
 
+def slots(layer: KANLayer, out: Tensor, channels: Tensor) -> tuple[Tensor, Tensor]:
+    """For edges ``out <- original channel``: whether each exists (its input was not removed, and
+    a grouped layer connects an input only to its group's outputs) and its column in
+    :meth:`KANLayer._edge_weights` (the row is ``out``)."""
+    pos = positions(layer, channels)
+    per_group = layer.basis.in_features // layer.groups
+    rows_per_group = layer.mix.weight.shape[0] // layer.groups
+    exists = (pos >= 0) & (out // rows_per_group == pos // per_group)
+    return exists, pos % per_group
+
+
+def position(layer: KANLayer, channel: int) -> int | None:
+    """Where the original input ``channel`` sits among the layer's current inputs (None: removed)."""
+    pos = int(positions(layer, torch.tensor([channel]))[0])
+    return pos if pos >= 0 else None
+
+
+def edge_coefficients(layer: KANLayer, out: int, channel: int) -> Tensor | None:
+    """The edge's coefficients ``(K + 1, *kernel)`` (a view; None when removed or absent)."""
+    exists, column = slots(layer, torch.tensor([out]), torch.tensor([channel]))
+    if not 0 <= out < layer.mix.weight.shape[0] or not exists[0]:
+        return None
+    return layer._edge_weights()[out, int(column[0])]
+
+
 @torch.no_grad()
 def zero_edges(layer: KANLayer, edges: list[tuple[int, int]]) -> int:
     """Zero the edges ``(out, original in)`` (vectorised: a prune may name a million); returns
@@ -67,12 +63,9 @@ def zero_edges(layer: KANLayer, edges: list[tuple[int, int]]) -> int:
     if not edges:
         return 0
     pairs = torch.as_tensor(edges, dtype=torch.long).reshape(-1, 2)
-    out, pos = pairs[:, 0], positions(layer, pairs[:, 1])
-    per_group = layer.basis.in_features // layer.groups
-    rows_per_group = layer.mix.weight.shape[0] // layer.groups
-    exists = (pos >= 0) & (out // rows_per_group == pos // per_group)
+    exists, column = slots(layer, pairs[:, 0], pairs[:, 1])
     w = layer._edge_weights()  # a view: index_put_ writes through to the mix weight
-    w[out[exists].to(w.device), (pos[exists] % per_group).to(w.device)] = 0
+    w[pairs[exists, 0].to(w.device), column[exists].to(w.device)] = 0
     return int(exists.sum())
 
 
@@ -83,15 +76,14 @@ def nonzero_edges(layer: KANLayer) -> int:
 
 
 def edge_mask(layer: KANLayer, original: int, nonzero: bool = False) -> Tensor:
-    """``(out, original in)``: the edges the layer has (a grouped layer connects an input only
-    to its group's outputs; removed inputs have none); ``nonzero``: only those with a nonzero
-    coefficient."""
-    w = layer._edge_weights().flatten(2).ne(0).any(-1)  # (out, in_per_group)
-    mask = torch.zeros(w.shape[0], original, dtype=torch.bool)
-    per_group = w.shape[1]
-    rows_per_group = w.shape[0] // layer.groups
-    for pos, channel in enumerate(kept_channels(layer, original)):
-        group = pos // per_group
-        rows = slice(group * rows_per_group, (group + 1) * rows_per_group)
-        mask[rows, channel] = w[rows, pos % per_group] if nonzero else True
+    """``(out, original in)``: the edges the layer has (removed inputs have none); ``nonzero``:
+    only those with a nonzero coefficient."""
+    out_ch = layer.mix.weight.shape[0]
+    out = torch.arange(out_ch)[:, None].expand(out_ch, original)
+    channels = torch.arange(original)[None, :].expand(out_ch, original)
+    exists, column = slots(layer, out.reshape(-1), channels.reshape(-1))
+    mask = exists.view(out_ch, original)
+    if nonzero:
+        live = layer._edge_weights().flatten(2).ne(0).any(-1).cpu()  # (out, in_per_group)
+        mask = mask & live[out.reshape(-1), column.clamp(min=0) % live.shape[1]].view(out_ch, original)
     return mask

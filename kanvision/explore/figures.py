@@ -16,6 +16,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from kanvision.explore.session import ExploreSession
+from kanvision.inspect.symbolic import SymbolicFit
 
 NETWORK_EDGES = 120  # edges drawn per layer in the network view (the strongest); the rest are counted
 NETWORK_NODES = 48  # channels shown per side of a layer; the weaker ones are merged into "others"
@@ -141,8 +142,6 @@ def edge_figure(detail: dict[str, Any]) -> dict[str, Any]:
     if detail["fits"]:
         best = detail["fits"][0]
         xs = torch.tensor(x, dtype=torch.float64)
-        from kanvision.inspect.symbolic import SymbolicFit
-
         fit = SymbolicFit(best["fn"], best["a"], best["b"], best["c"], best["d"], best["r2"])
         fig.add_trace(go.Scatter(x=x, y=fit(xs).tolist(), mode="lines", name=f"best fit ({best['fn']})",
                                  line={"dash": "dash", "color": "#d62728"}), row=1, col=1)

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from kanvision.explore.api import ExploreApi
 from kanvision.explore.page import render
-from kanvision.explore.server import _clean
 
 REPORT_IMAGES = 3
 REPORT_BARS = 4  # per layer and image, the strongest channel bars whose edges are stored
@@ -25,7 +24,7 @@ def report_answers(api: ExploreApi, images: int = REPORT_IMAGES) -> dict[str, An
     def store(route: str, params: dict[str, Any] | None = None) -> Any:
         key = f"{route}?{urlencode(params)}" if params else route
         if key not in answers:
-            answers[key] = _clean(api.call("GET", route, {k: str(v) for k, v in (params or {}).items()}))
+            answers[key] = api.call("GET", route, {k: str(v) for k, v in (params or {}).items()})
         return answers[key]
 
     summary = store("summary")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -52,7 +51,7 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self, method: str, route: str, payload: dict) -> None:
         api = self.server.api
         try:
-            self._json(200, _clean(api.call(method, route, payload)))
+            self._json(200, api.call(method, route, payload))
         except KanvisionError as e:
             self._json(400, {"error": str(e)})
         except Exception as e:  # noqa: BLE001  (the page shows it; the server keeps running)
@@ -90,17 +89,6 @@ class Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": "POST a JSON object to /api/<route>"})
             return
         self._api("POST", path[len("/api/"):], body)
-
-
-def _clean(value):
-    """NaN and inf (e.g. importance of removed edges) become null, which JSON allows."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
 
 
 def bind(port: int) -> ExploreServer:

@@ -51,8 +51,16 @@ def model_from_lightning_checkpoint(name: str, path: Path) -> nn.Module:
     return model
 
 
+HUB_PREFIXES = ("hf-hub:", "local-dir:")  # model names that are a Hub folder with its weights
+
+
 def load_model(name: str, pretrained: str | None, checkpoint: str | None) -> nn.Module:
-    """The model with the requested weights (exactly one of ``pretrained`` / ``checkpoint``)."""
+    """The model with the requested weights (exactly one of ``pretrained`` / ``checkpoint``, or
+    neither for a Hub folder ``hf-hub:...`` / ``local-dir:...``, which carries its weights)."""
+    if name.startswith(HUB_PREFIXES):
+        if pretrained is not None or checkpoint is not None:
+            raise KanvisionError(f"{name} carries its own weights: drop --pretrained/--checkpoint")
+        return create_model(name, pretrained=True)
     if (pretrained is None) == (checkpoint is None):
         raise KanvisionError("give exactly one of --pretrained TAG and --checkpoint PATH")
     if pretrained is not None:
