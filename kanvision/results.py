@@ -228,24 +228,39 @@ def _typical(values: list[float]) -> str:
     return f"{middle:,.0f} ({low:,.0f}-{high:,.0f})"
 
 
+def _describe(groups: dict, means: dict, key: tuple) -> dict[str, str]:
+    """The cells of one run group (a row) that every results table draws from."""
+    group = groups[key]
+    first = group[0]
+    verdict = ""
+    if first.kan != "none":
+        verdict = "; ".join(_versus(groups, means, key, matched) for matched in (False, True) if _twin(groups, means, key, matched))
+    speeds = [r.images_per_s for r in group if r.images_per_s]
+    return {
+        "data": first.dataset + ("" if first.split.isalnum() or "(" not in first.split else " (unverified copy)"),
+        "model": f"`{first.model}`", "kan": _kan_label(first), "params": f"{first.params:,}",
+        "MFLOPs": f"{first.flops / 1e6:,.1f}", "epochs": str(first.epochs),
+        "runs / seeds": f"{len(group)} / {len({r.seed for r in group})}",
+        "seeds": str(len({r.seed for r in group})),
+        "test acc %": _acc([r.acc for r in group]) + _exact(group),
+        "s/epoch": ("~" if any(r.approx_time for r in group) else "") + _typical([r.epoch_s for r in group]),
+        "train img/s": _typical(speeds) if speeds else "-", "machine": _machines(group),
+        "vs twins (same epochs)": verdict or "-", "records": ", ".join(_shown(r.folder) for r in group),
+        "repeat": f"`{seeds_loop(first.command, sorted({r.seed or 0 for r in group}))}`",
+    }
+
+
 def table(runs: list[Run]) -> list[list[str]]:
+    """Every run group (all datasets), with the folders of its records."""
     groups, means = _grouped(runs)
-    rows = []
-    for key, group in sorted(groups.items()):
-        first = group[0]
-        verdict = ""
-        if first.kan != "none":
-            verdict = "; ".join(_versus(groups, means, key, matched) for matched in (False, True) if _twin(groups, means, key, matched))
-        speeds = [r.images_per_s for r in group if r.images_per_s]
-        images = _typical(speeds) if speeds else "-"
-        rows.append([
-            first.dataset + ("" if first.split.isalnum() or "(" not in first.split else " (unverified copy)"),
-            f"`{first.model}`", _kan_label(first), f"{first.params:,}", f"{first.flops / 1e6:,.1f}", str(first.epochs),
-            f"{len(group)} / {len({r.seed for r in group})}", _acc([r.acc for r in group]) + _exact(group),
-            ("~" if any(r.approx_time for r in group) else "") + _typical([r.epoch_s for r in group]),
-            images, _machines(group), verdict or "-", ", ".join(_shown(r.folder) for r in group),
-        ])
-    return rows
+    return [[_describe(groups, means, key)[h] for h in HEADERS] for key in sorted(groups)]
+
+
+def dataset_table(runs: list[Run], dataset: str) -> list[list[str]]:
+    """The run groups of one dataset, each with the command that repeats it (the README's view):
+    the KAN rows and their twins, with accuracy, speed and the machine they ran on."""
+    groups, means = _grouped([r for r in runs if r.dataset == dataset])
+    return [[_describe(groups, means, key)[h] for h in DATASET_HEADERS] for key in sorted(groups)]
 
 
 @dataclass(frozen=True)
@@ -267,7 +282,7 @@ TARGETS = (
 )
 
 
-def seeds_loop(command: str | None, seeds: int = 3) -> str:
+def seeds_loop(command: str | None, seeds: int | Sequence[int] = 3) -> str:
     """The run's train.py command as a loop over seeds, without its seed, log folder, progress
     bar and environment (``KANVISION_DATA``): what a reader types to repeat the row. A config
     that has become a recipe plus flags (:mod:`kanvision.recipes`) is written as such; an
@@ -284,7 +299,10 @@ def seeds_loop(command: str | None, seeds: int = 3) -> str:
             kept += [word, f"path/to/{Path(words.pop(0)).name}"]
         elif "=" not in word or word.startswith("-"):
             kept.append(word)
-    return f"for s in {' '.join(map(str, range(seeds)))}; do {shlex.join(kept)} --seed_everything $s; done"
+    seeds = list(range(seeds)) if isinstance(seeds, int) else sorted(seeds)
+    if len(seeds) == 1:
+        return f"{shlex.join(kept)} --seed_everything {seeds[0]}"
+    return f"for s in {' '.join(map(str, seeds))}; do {shlex.join(kept)} --seed_everything $s; done"
 
 
 def target_table(runs: list[Run], targets: tuple[Target, ...] = TARGETS) -> list[list[str]]:
@@ -322,6 +340,11 @@ HEADERS = ["data", "model", "kan", "params", "MFLOPs", "epochs", "runs / seeds",
            "train img/s", "machine", "vs twins (same epochs)", "records"]
 
 
+DATASET_HEADERS = ["model", "kan", "params", "epochs", "seeds", "test acc %", "s/epoch", "train img/s", "machine",
+                   "vs twins (same epochs)", "repeat"]
+DATASET_TABLES = ("cifar10",)  # datasets whose rows the README shows whole, by marker name
+
+
 def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return format_table(rows, headers, markdown=True)
 
@@ -334,7 +357,8 @@ def readme_tables(results: Path = ROOT / "results") -> dict[str, str]:
     return {"models": models_markdown(),
             "targets": markdown(TARGET_HEADERS, target_table(runs)),
             "pretrained": markdown(PRETRAINED_HEADERS, pretrained_rows()),
-            "runs": markdown(HEADERS, table(runs))}
+            "runs": markdown(HEADERS, table(runs)),
+            **{name: markdown(DATASET_HEADERS, dataset_table(runs, name)) for name in DATASET_TABLES}}
 
 
 DOC_FILES = (ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")))

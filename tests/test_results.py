@@ -12,6 +12,7 @@ from kanvision.results import (
     ROOT,
     Target,
     collect,
+    dataset_table,
     fill_present,
     fill_readme,
     readme_tables,
@@ -112,6 +113,24 @@ def test_seeds_loop_keeps_the_options_that_change_the_run():
     assert seeds_loop(None) == "-"
     on_our_disk = "python train.py --config c.yaml --data.root /data/sets/cifar-10-offline --seed_everything 0"
     assert "--data.root path/to/cifar-10-offline" in seeds_loop(on_our_disk)
+    # a row of one seed repeats that seed, not a loop from 0
+    assert seeds_loop(cmd, [2]) == "python train.py --config a.yaml --trainer.max_epochs 40 --seed_everything 2"
+    assert seeds_loop(cmd, [2, 0]).startswith("for s in 0 2; do ")
+
+
+def test_a_dataset_table_holds_that_datasets_rows_with_their_twins_and_commands(tmp_path):
+    for seed, acc in enumerate((88.0, 89.0, 90.0)):
+        write_run(tmp_path / f"kan-s{seed}", "bspline", acc, seed)
+    write_run(tmp_path / "matched", "none", 91.0, 1, {"width_mult": 4.8})
+    write_run(tmp_path / "other", "bspline", 50.0, 0)
+    meta_file = tmp_path / "other" / "kkan_small.json"
+    meta_file.write_text(meta_file.read_text().replace('"fashion_mnist"', '"mnist"'))
+    kan, matched = dataset_table(collect(tmp_path), "fashion_mnist")  # the mnist run is another table's
+    assert kan[:6] == ["`kkan_small`", "bspline", "1,000", "10", "3", "89.00 +- 1.00"]
+    assert "matched twin 91.00 (1,000 params): **twin wins**" in kan[9]
+    assert kan[10] == "`for s in 0 1 2; do python train.py --config c.yaml --seed_everything $s; done`"
+    assert matched[4] == "1" and matched[10] == "`python train.py --config c.yaml --seed_everything 1`"
+    assert dataset_table(collect(tmp_path), "cifar10") == []
 
 
 def test_fill_readme_replaces_only_the_marked_block():
@@ -124,7 +143,8 @@ def test_fill_readme_replaces_only_the_marked_block():
 def test_readme_and_docs_tables_match_the_committed_records():
     """The results tables of the README and the documentation are what ``python -m
     kanvision.results --write`` writes from results/ and checkpoints/: rerun it after adding a
-    run. Every table has a place, and the README keeps only the headline (targets) table."""
+    run. Every table has a place, and the README keeps the headline (targets) table and the
+    CIFAR-10 rows."""
     tables, placed = readme_tables(), {}
     for path in DOC_FILES:
         text = path.read_text()
@@ -132,7 +152,7 @@ def test_readme_and_docs_tables_match_the_committed_records():
         assert filled == text, f"{path.relative_to(ROOT)} is out of date: run python -m kanvision.results --write"
         placed[path.relative_to(ROOT).as_posix()] = found
     assert set().union(*placed.values()) == set(tables)
-    assert placed["README.md"] == {"targets"}
+    assert placed["README.md"] == {"targets", "cifar10"}
 
 
 def test_write_tables_fills_each_file_and_wants_a_place_for_every_table(tmp_path):
