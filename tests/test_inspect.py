@@ -23,7 +23,7 @@ from kanvision.inspect import (
     prune,
 )
 from kanvision.inspect.__main__ import run as inspect_cli
-from kanvision.inspect.edges import _basis_values, _weights
+from kanvision.inspect.edges import basis_values, full_edge_weights
 from kanvision.inspect.formulas import fit_layer, layer_formulas
 from kanvision.layers import KANConv2d, KANLinear
 from kanvision.training.cli import run as train
@@ -33,10 +33,10 @@ def set_edge(layer: KANLinear, out: int, inp: int, fn, lo: float = -1.0, hi: flo
     """Set the coefficients of edge ``inp -> out`` so it computes ``fn`` on [lo, hi] (least
     squares on the basis functions; base branch off)."""
     x = torch.linspace(lo, hi, 400)
-    values = _basis_values(layer, x[:, None].expand(-1, layer.in_features))[:, 1:, inp]
+    values = basis_values(layer, x[:, None].expand(-1, layer.in_features))[:, 1:, inp]
     coef = torch.linalg.lstsq(values, fn(x)[:, None]).solution[:, 0]
     with torch.no_grad():
-        w = layer._edge_weights()
+        w = layer.edge_weights()
         w[out, inp, 0] = 0
         w[out, inp, 1:] = coef
 
@@ -67,8 +67,8 @@ def test_importance_is_mean_absolute_edge_output_for_convs():
     conv = KANConv2d(3, 2, 3, padding=1)
     x = torch.randn(4, 3, 6, 6)
     scores = edge_importance(conv, x)
-    z = _basis_values(conv, x.movedim(1, -1).reshape(-1, 3)).view(4, 6, 6, -1, 3)
-    w = _weights(conv).detach()
+    z = basis_values(conv, x.movedim(1, -1).reshape(-1, 3)).view(4, 6, 6, -1, 3)
+    w = full_edge_weights(conv).detach()
     for o in range(2):
         for i in range(3):
             edge_out = F.conv2d(z[..., i].permute(0, 3, 1, 2), w[o, i][None], padding=1)
@@ -79,8 +79,8 @@ def test_pruning_zero_edges_keeps_outputs_and_removes_their_parameters():
     torch.manual_seed(0)
     model = torch.nn.Sequential(KANLinear(6, 4), KANLinear(4, 3))
     with torch.no_grad():
-        model[0]._edge_weights()[:, [1, 4]] = 0  # inputs 1 and 4: every edge zero
-        model[0]._edge_weights()[2, 3] = 0  # one more zero edge on a kept input
+        model[0].edge_weights()[:, [1, 4]] = 0  # inputs 1 and 4: every edge zero
+        model[0].edge_weights()[2, 3] = 0  # one more zero edge on a kept input
     x = torch.randn(32, 6)
     before = model(x).detach()
     scores = {n: edge_importance(m, t) for (n, m), t in

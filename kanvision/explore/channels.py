@@ -34,7 +34,7 @@ def positions(layer: KANLayer, channels: Tensor) -> Tensor:
 def slots(layer: KANLayer, out: Tensor, channels: Tensor) -> tuple[Tensor, Tensor]:
     """For edges ``out <- original channel``: whether each exists (its input was not removed, and
     a grouped layer connects an input only to its group's outputs) and its column in
-    :meth:`KANLayer._edge_weights` (the row is ``out``)."""
+    :meth:`KANLayer.edge_weights` (the row is ``out``)."""
     pos = positions(layer, channels)
     per_group = layer.basis.in_features // layer.groups
     rows_per_group = layer.mix.weight.shape[0] // layer.groups
@@ -53,7 +53,7 @@ def edge_coefficients(layer: KANLayer, out: int, channel: int) -> Tensor | None:
     exists, column = slots(layer, torch.tensor([out]), torch.tensor([channel]))
     if not 0 <= out < layer.mix.weight.shape[0] or not exists[0]:
         return None
-    return layer._edge_weights()[out, int(column[0])]
+    return layer.edge_weights()[out, int(column[0])]
 
 
 @torch.no_grad()
@@ -64,14 +64,14 @@ def zero_edges(layer: KANLayer, edges: list[tuple[int, int]]) -> int:
         return 0
     pairs = torch.as_tensor(edges, dtype=torch.long).reshape(-1, 2)
     exists, column = slots(layer, pairs[:, 0], pairs[:, 1])
-    w = layer._edge_weights()  # a view: index_put_ writes through to the mix weight
+    w = layer.edge_weights()  # a view: index_put_ writes through to the mix weight
     w[pairs[exists, 0].to(w.device), column[exists].to(w.device)] = 0
     return int(exists.sum())
 
 
 def nonzero_edges(layer: KANLayer) -> int:
     """Edges with any nonzero coefficient."""
-    w = layer._edge_weights()
+    w = layer.edge_weights()
     return int((w.flatten(2) != 0).any(-1).sum())
 
 
@@ -84,6 +84,6 @@ def edge_mask(layer: KANLayer, original: int, nonzero: bool = False) -> Tensor:
     exists, column = slots(layer, out.reshape(-1), channels.reshape(-1))
     mask = exists.view(out_ch, original)
     if nonzero:
-        live = layer._edge_weights().flatten(2).ne(0).any(-1).cpu()  # (out, in_per_group)
+        live = layer.edge_weights().flatten(2).ne(0).any(-1).cpu()  # (out, in_per_group)
         mask = mask & live[out.reshape(-1), column.clamp(min=0) % live.shape[1]].view(out_ch, original)
     return mask

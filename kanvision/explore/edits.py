@@ -36,7 +36,7 @@ from kanvision.explore.channels import (
     position,
     zero_edges,
 )
-from kanvision.inspect.edges import _basis_values, kan_layers
+from kanvision.inspect.edges import basis_values, kan_layers
 from kanvision.inspect.symbolic import SYMBOLIC_LIBRARY, SymbolicFit, fit_symbolic
 from kanvision.layers import KANLayer
 
@@ -179,7 +179,7 @@ def edge_basis(layer: KANLayer, channel: int, x: Tensor) -> Tensor:
     """``(P, K + 1)``: the base activation and basis functions of ``channel`` at the points ``x``."""
     pos = position(layer, channel)
     dtype = layer.mix.weight.dtype
-    values = _basis_values(layer, x[:, None].expand(-1, layer.basis.in_features).to(dtype))
+    values = basis_values(layer, x[:, None].expand(-1, layer.basis.in_features).to(dtype))
     return values[:, :, pos].double()
 
 

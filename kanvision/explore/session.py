@@ -26,10 +26,11 @@ from kanvision.errors import KanvisionError
 from kanvision.explore.channels import edge_coefficients, edge_mask, kept_channels, nonzero_edges
 from kanvision.explore.edits import Edit, edge_points, edge_taps, edit_op, fit_edge
 from kanvision.inspect.edges import (
-    _basis_values,
-    _weights,
+    basis_values,
+    capturing_inputs,
     channel_dim,
     edge_importance,
+    full_edge_weights,
     kan_layers,
 )
 from kanvision.layers import KANLayer
@@ -61,7 +62,7 @@ class ExploreSession:
         self.edits: list[Edit] = []
         self.effects: list[dict[str, Any]] = []
         self._probe: dict[str, dict[str, Tensor]] | None = None
-        self.inputs = {name: self._original_inputs(name) for name in kan_layers(self.model)}
+        self.inputs = self._original_inputs()
         logits = self._logits()
         self.num_classes = logits.shape[1]
         self.class_names = class_names or [str(i) for i in range(self.num_classes)]
@@ -69,17 +70,12 @@ class ExploreSession:
 
     # --- the model's data -----------------------------------------------------------------
 
-    def _original_inputs(self, name: str) -> int:
-        """A layer's original input channel count: the width of the tensor it is given."""
-        layer = kan_layers(self.model)[name]
-        seen: list[int] = []
-        hook = layer.register_forward_pre_hook(lambda m, args: seen.append(args[0].shape[channel_dim(m)]))
-        try:
-            with torch.no_grad():
-                self.model(self.images[:1])
-        finally:
-            hook.remove()
-        return seen[0]
+    @torch.no_grad()
+    def _original_inputs(self) -> dict[str, int]:
+        """Each layer's original input channel count: the width of the tensor it is given."""
+        with capturing_inputs(self.model, select=False) as captured:
+            self.model(self.images[:1])
+        return {name: x.shape[channel_dim(self.layers[name])] for name, x in captured.items()}
 
     @property
     def layers(self) -> dict[str, KANLayer]:
@@ -92,27 +88,19 @@ class ExploreSession:
         (cached until the next edit)."""
         if self._probe is not None:
             return self._probe
+        with capturing_inputs(self.model, select=False) as captured:
+            self.model(self.images)
         result: dict[str, dict[str, Tensor]] = {}
-
-        def capture(name: str, layer: KANLayer, x: Tensor) -> None:
-            dim = channel_dim(layer)
+        for name, layer in self.layers.items():
+            x, dim = captured[name], channel_dim(layer)
             full = x.movedim(dim, -1).reshape(-1, x.shape[dim]).float()
             if full.shape[0] > SAMPLES_KEPT:
                 full = full[torch.randperm(full.shape[0], generator=torch.Generator().manual_seed(0))[:SAMPLES_KEPT]]
             scores = edge_importance(layer, layer.select_input_channels(x, dim), IMPORTANCE_SAMPLES)  # (out, kept)
             full_scores = torch.full((scores.shape[0], self.inputs[name]), float("nan"))
             full_scores[:, kept_channels(layer, self.inputs[name])] = scores
-            exists = edge_mask(layer, self.inputs[name])
-            full_scores[~exists] = float("nan")
+            full_scores[~edge_mask(layer, self.inputs[name])] = float("nan")
             result[name] = {"importance": full_scores, "samples": full}
-
-        hooks = [layer.register_forward_pre_hook(lambda m, args, n=n: capture(n, m, args[0]))
-                 for n, layer in self.layers.items()]
-        try:
-            self.model(self.images)
-        finally:
-            for h in hooks:
-                h.remove()
         self._probe = result
         return result
 
@@ -268,14 +256,8 @@ class ExploreSession:
             raise KanvisionError(f"image index must be in 0..{len(self.y_eval) - 1}, got {index}")
         x = self.x_eval[index : index + 1]
         layers: dict[str, dict[str, Any]] = {}
-        captured: dict[str, Tensor] = {}
-        hooks = [layer.register_forward_pre_hook(lambda m, args, n=n: captured.__setitem__(n, args[0]))
-                 for n, layer in self.layers.items()]
-        try:
+        with capturing_inputs(self.model, select=False) as captured:
             probs = self.model(x).softmax(1)[0]
-        finally:
-            for h in hooks:
-                h.remove()
         pred = int(probs.argmax())
         for name, layer in self.layers.items():
             dim = channel_dim(layer)
@@ -284,8 +266,8 @@ class ExploreSession:
             per_edge = edge_importance(layer, inputs)  # (out, kept)
             signed = None
             if _layer_kind(layer) == "linear" and per_edge.shape[0] == self.num_classes:
-                values = _basis_values(layer, inputs.reshape(-1, inputs.shape[-1]).float())[0]  # (F, C)
-                signed = torch.einsum("ocf,fc->oc", _weights(layer).float(), values)[pred]  # (kept,)
+                values = basis_values(layer, inputs.reshape(-1, inputs.shape[-1]).float())[0]  # (F, C)
+                signed = torch.einsum("ocf,fc->oc", full_edge_weights(layer).float(), values)[pred]  # (kept,)
             score = signed.abs() if signed is not None else per_edge.sum(0)
             order = score.argsort(descending=True)[:top]
             flat = per_edge.flatten().argsort(descending=True)[:top]

@@ -1,9 +1,12 @@
 """Look inside a trained KAN: edge functions, importance, pruning, symbolic formulas, reports."""
 
 from kanvision.inspect.edges import (
+    basis_values,
+    capturing_inputs,
     collect_inputs,
     edge_functions,
     edge_importance,
+    full_edge_weights,
     input_range,
     kan_layers,
 )
@@ -16,10 +19,13 @@ __all__ = [
     "Inspection",
     "PruneReport",
     "accuracy",
+    "basis_values",
+    "capturing_inputs",
     "collect_inputs",
     "edge_functions",
     "edge_importance",
     "finetune",
+    "full_edge_weights",
     "input_range",
     "inspect_model",
     "kan_layers",

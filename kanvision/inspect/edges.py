@@ -9,6 +9,8 @@ output position, computed exactly with a grouped convolution.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -29,27 +31,38 @@ def kan_layers(model: nn.Module) -> dict[str, KANLayer]:
     return {name: m for name, m in model.named_modules() if isinstance(m, KANLayer)}
 
 
+@contextmanager
+def capturing_inputs(model: nn.Module, names: Iterable[str] | None = None, select: bool = True) -> Iterator[dict[str, Tensor]]:
+    """While the block runs, every forward pass of ``model`` stores each named KAN layer's input
+    (all of them by default) in the yielded dict, by layer name; ``select`` reduces it to the
+    channels the layer reads (pruned layers read fewer), ``select=False`` keeps every channel.
+    One pass gives both the model's output and its layers' inputs."""
+    layers = kan_layers(model)
+    captured: dict[str, Tensor] = {}
+
+    def keep(name: str, layer: KANLayer, x: Tensor) -> None:
+        captured[name] = layer.select_input_channels(x, channel_dim(layer)) if select else x
+
+    hooks = [layers[n].register_forward_pre_hook(lambda m, args, n=n: keep(n, m, args[0]))
+             for n in (layers if names is None else names)]
+    try:
+        yield captured
+    finally:
+        for h in hooks:
+            h.remove()
+
+
 @torch.no_grad()
 def collect_inputs(model: nn.Module, x: Tensor, names: list[str] | None = None) -> dict[str, Tensor]:
     """Run ``model`` on the batch ``x`` (eval mode) and keep each KAN layer's input, reduced to
     the channels the layer reads (pruned layers read fewer)."""
-    layers = kan_layers(model)
-    names = list(layers) if names is None else names
-    captured: dict[str, Tensor] = {}
-    hooks = [
-        layers[n].register_forward_pre_hook(
-            lambda m, args, n=n: captured.__setitem__(n, m.select_input_channels(args[0], channel_dim(m)))
-        )
-        for n in names
-    ]
     was_training = model.training
     model.eval()
     try:
-        model(x)
+        with capturing_inputs(model, names) as captured:
+            model(x)
     finally:
         model.train(was_training)
-        for h in hooks:
-            h.remove()
     return captured
 
 
@@ -77,9 +90,9 @@ def input_range(layer: KANLayer, inputs: Tensor, q: float = 0.01) -> InputRange:
     return InputRange(s.quantile(q, dim=0), s.quantile(1 - q, dim=0), s.min(0).values, s.max(0).values)
 
 
-def _weights(layer: KANLayer) -> Tensor:
+def full_edge_weights(layer: KANLayer) -> Tensor:
     """Edge weights ``(out, in, K + 1, *kernel)`` (groups expanded to full in-channel blocks)."""
-    w = layer._edge_weights()
+    w = layer.edge_weights()
     if layer.groups == 1:
         return w
     out, per_group = w.shape[0], w.shape[1]
@@ -90,7 +103,7 @@ def _weights(layer: KANLayer) -> Tensor:
     return full
 
 
-def _basis_values(layer: KANLayer, x: Tensor) -> Tensor:
+def basis_values(layer: KANLayer, x: Tensor) -> Tensor:
     """``(P, K + 1, C)``: base activation and basis functions of every channel at ``x (P, C)``."""
     z = expand_values(x, layer.basis, layer.base_activation, 1)
     return z.view(x.shape[0], layer.expanded_per_input, x.shape[1])
@@ -103,8 +116,8 @@ def edge_functions(layer: KANLayer, x: Tensor, per_tap: bool = False) -> Tensor:
     ``(out, in, *kernel, P)`` with ``per_tap=True``."""
     channels = layer.basis.in_features
     points = x[:, None].expand(-1, channels) if x.dim() == 1 else x
-    values = _basis_values(layer, points.to(layer.mix.weight.dtype))  # (P, F, C)
-    w = _weights(layer)  # (O, C, F, *k)
+    values = basis_values(layer, points.to(layer.mix.weight.dtype))  # (P, F, C)
+    w = full_edge_weights(layer)  # (O, C, F, *k)
     if not per_tap:
         w = w.flatten(3).sum(-1) if w.dim() > 3 else w
         return torch.einsum("ocf,pfc->ocp", w, values)
@@ -115,12 +128,12 @@ def edge_functions(layer: KANLayer, x: Tensor, per_tap: bool = False) -> Tensor:
 def edge_importance(layer: KANLayer, inputs: Tensor, max_samples: int = 4096) -> Tensor:
     """``(out, in)``: mean |output| of every edge over ``inputs`` (the layer's channel-selected
     input batch), the original KAN's importance score."""
-    w = _weights(layer).to(torch.float32)
+    w = full_edge_weights(layer).to(torch.float32)
     out_ch, in_ch, funcs = w.shape[:3]
     if w.dim() == 3:  # linear: each sample's edge outputs directly
         s = channel_samples(layer, inputs).float()
         s = s[: max_samples * 4]
-        values = _basis_values(layer, s)  # (N, F, C)
+        values = basis_values(layer, s)  # (N, F, C)
         total = torch.zeros(out_ch, in_ch)
         rows = max(1, 16_000_000 // (out_ch * in_ch))  # bound the (rows, out, in) intermediate
         for chunk in values.split(rows):
@@ -128,7 +141,7 @@ def edge_importance(layer: KANLayer, inputs: Tensor, max_samples: int = 4096) ->
         return total / values.shape[0]
     mix: nn.modules.conv._ConvNd = layer.mix
     x = inputs.float()[:max_samples]
-    z = _basis_values(layer, x.movedim(1, -1).reshape(-1, in_ch))  # (N*HW, F, C)
+    z = basis_values(layer, x.movedim(1, -1).reshape(-1, in_ch))  # (N*HW, F, C)
     z = z.view(*x.shape[:1], *x.shape[2:], funcs, in_ch)  # (N, *spatial, F, C)
     z = z.movedim(-1, 1).movedim(-1, 2).flatten(1, 2)  # (N, C*F, *spatial): [channel][function]
     kernel = w.permute(1, 0, 2, *range(3, w.dim())).reshape(in_ch * out_ch, funcs, *w.shape[3:])

@@ -78,7 +78,7 @@ def prune(
             keep = scores.max(0).values.argmax().reshape(1)
         zeroed = 0
         if zero_edges:
-            w = layer._edge_weights()  # (out, in_per_group, K + 1, *kernel), a view
+            w = layer.edge_weights()  # (out, in_per_group, K + 1, *kernel), a view
             mask = weak[:, keep] if layer.groups == 1 else None
             if mask is not None:
                 sub = w[:, keep]

@@ -117,7 +117,7 @@ class KANLayer(nn.Module):
             return fused_kan(x, self)
         return self.mix_forward(self.expand(x), self.mix.weight, self.mix.bias)
 
-    def _edge_weights(self) -> Tensor:
+    def edge_weights(self) -> Tensor:
         """The mix weight viewed per edge: ``(out, in_per_group, K + 1, *kernel)`` (a view)."""
         w = self.mix.weight
         return w.view(w.shape[0], self.expanded_per_input, -1, *w.shape[2:]).transpose(1, 2)
@@ -126,12 +126,12 @@ class KANLayer(nn.Module):
     def base_weight(self) -> Tensor | None:
         """Weight of the base-activation branch of every edge, ``(out, in_per_group, *kernel)``;
         None for bases without a base branch."""
-        return self._edge_weights()[:, :, 0] if self.basis.include_base else None
+        return self.edge_weights()[:, :, 0] if self.basis.include_base else None
 
     @property
     def spline_weight(self) -> Tensor:
         """Basis coefficients of every edge, ``(out, in_per_group, K, *kernel)``."""
-        return self._edge_weights()[:, :, int(self.basis.include_base) :]
+        return self.edge_weights()[:, :, int(self.basis.include_base) :]
 
     @torch.no_grad()
     def reset_parameters(
@@ -142,7 +142,7 @@ class KANLayer(nn.Module):
         The scales default to those the layer was built with."""
         scale_base = self.init_scales[0] if scale_base is None else scale_base
         scale_basis = self.init_scales[1] if scale_basis is None else scale_basis
-        w = self._edge_weights()
+        w = self.edge_weights()
         fan_in = w.shape[1] * math.prod(w.shape[3:])
         bound = 1.0 / math.sqrt(fan_in)
         if self.basis.include_base:
