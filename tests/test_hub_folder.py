@@ -148,3 +148,25 @@ def test_ship_writes_the_hub_folder_of_an_entry(tmp_path):
     loaded = kanvision.create_model(f"local-dir:{tmp_path / 'out'}")
     shipped = kanvision.create_model("kan_convnet.mnist", pretrained=True)
     assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), shipped.state_dict().values()))
+
+
+def test_evaluate_and_inspect_take_a_hub_folder_name(tiny_data, tmp_path, monkeypatch):
+    """A Hub folder carries its weights: evaluate.py and python -m kanvision.inspect take its
+    name as --model, name the weights by it, and write files whose names hold no ':' or '/'."""
+    from kanvision.inspect.__main__ import run as inspect_run
+    from kanvision.training.evaluate import run as evaluate_run
+
+    torch.manual_seed(0)
+    model = kanvision.create_model("kan_convnet", kan="rbf", grid_size=6).eval()
+    path = kanvision.save_pretrained(model, tmp_path / "kan_convnet-rbf")
+    monkeypatch.setenv("KANVISION_DATA", str(tiny_data))
+    monkeypatch.chdir(tmp_path)
+    name = f"local-dir:{path}"
+    data = ["--data.name", "mnist", "--data.val_size", "32"]
+    report = evaluate_run(["--model", name, *data])
+    out = Path(report["out"])
+    assert report["weights"] == name and out.parent == Path(".") and out.is_file()
+    assert out.name.startswith("eval-local-dir-") and ":" not in out.name
+    assert report["params"] == sum(p.numel() for p in model.parameters())
+    summary = inspect_run(["--model", name, *data, "--images", "32", "--out", str(tmp_path / "inside")])
+    assert name in Path(summary["report"]).read_text()

@@ -22,7 +22,7 @@ from jsonargparse import ArgumentParser
 
 from kanvision.errors import CheckpointError
 from kanvision.runtime import run_cli
-from kanvision.training.evaluate import add_model_and_data_arguments, load_model, parse
+from kanvision.training.evaluate import add_model_and_data_arguments, load_model, parse, weights_name
 
 if TYPE_CHECKING:
     from kanvision.explore.api import ExploreApi
@@ -78,7 +78,7 @@ def build_api(cfg: Any, data) -> ExploreApi:
     if classes != data.num_classes:
         raise CheckpointError(f"the weights predict {classes} classes but {data.info.name} has {data.num_classes}: "
                               "explore them on the dataset they were trained for (--data.name)")
-    weights = cfg.checkpoint or (f"{cfg.model}.{cfg.pretrained}" if cfg.pretrained else cfg.model)
+    weights = weights_name(cfg)
     session = ExploreSession(model, images, held_out, class_names=_class_names(data), title=weights,
                              mean=data.info.mean, std=data.info.std)
     source = {"model": cfg.model, "weights": weights, "data": data.info.name}

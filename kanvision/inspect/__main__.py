@@ -30,6 +30,7 @@ from kanvision.training.evaluate import (
     load_checked_model,
     parse,
     pick_device,
+    weights_name,
 )
 
 
@@ -64,7 +65,7 @@ def run(args: list[str] | None = None) -> dict:
     images = torch.cat(batches)[: cfg.images]
     data.setup("test")
     out = Path(cfg.out)
-    notes = [(f"model: `{cfg.model}`, weights: `{cfg.checkpoint or cfg.pretrained}`; importance from "
+    notes = [(f"model: `{cfg.model}`, weights: `{weights_name(cfg)}`; importance from "
              f"{len(images)} {data.info.name} validation images (held out of training), accuracy on the test split")]
     summary: dict = {"out": str(out)}
     if cfg.prune is not None:

@@ -11,6 +11,7 @@ the top-1 accuracy on the marked images alone, with its Wilson 95% interval.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,17 @@ def load_model(name: str, pretrained: str | None, checkpoint: str | None) -> nn.
     if path.suffix == ".ckpt":
         return model_from_lightning_checkpoint(name, path)
     return create_model(name, pretrained=str(path))
+
+
+def weights_name(cfg: Any) -> str:
+    """What the weights are called in reports: the checkpoint path, ``<model>.<tag>``, or the Hub
+    folder name (which carries its weights)."""
+    return cfg.checkpoint or (f"{cfg.model}.{cfg.pretrained}" if cfg.pretrained else cfg.model)
+
+
+def file_slug(name: str) -> str:
+    """``name`` usable in a file name: a Hub name such as ``hf-hub:org/repo`` becomes ``hf-hub-org-repo``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")
 
 
 @torch.no_grad()
@@ -154,7 +166,8 @@ def parse(parser: ArgumentParser, args: list[str] | None) -> tuple[Any, ImageDat
 def load_checked_model(cfg: Any, data: ImageDataModule) -> nn.Module:
     """The requested weights in eval mode, checked to fit the data's channels and classes."""
     model = load_model(cfg.model, cfg.pretrained, cfg.checkpoint).eval()
-    chans = model.kanvision_cfg["args"].get("in_chans", get_model_info(cfg.model).input_size[0])
+    cfg_of_weights = model.kanvision_cfg  # the registered model, also for a Hub folder's name
+    chans = cfg_of_weights["args"].get("in_chans", get_model_info(cfg_of_weights["model"]).input_size[0])
     if chans != data.in_chans:
         raise CheckpointError(
             f"the weights take {chans}-channel images but {data.info.name} has {data.in_chans} "
@@ -176,7 +189,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
     device = pick_device(cfg.device)
     report = {
         "model": cfg.model,
-        "weights": cfg.checkpoint or f"{cfg.model}.{cfg.pretrained}",
+        "weights": weights_name(cfg),
         "dataset": data.info.name,
         "split": "test",
         **evaluate(model, data, device),
@@ -185,7 +198,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
         "flops": count_flops(model.cpu(), (data.in_chans, data.img_size, data.img_size)),
         "device": str(device),
     }
-    out = Path(cfg.out or f"eval-{cfg.model}-{data.info.name}.json")
+    out = Path(cfg.out or f"eval-{file_slug(cfg.model)}-{data.info.name}.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
     report["out"] = str(out)
     exact = ""
