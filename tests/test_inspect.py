@@ -156,3 +156,16 @@ def test_callback_logs_images_to_wandb_and_run_dir(tiny_data, tmp_path):
     media = list(Path(summary["wandb_dir"]).rglob("media/images/inspect/*.png"))
     assert {p.name.split("_")[0] for p in media} >= {"functions-head", "importance-head"}, media
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_prune_plan_cuts_relative_to_the_strongest_edge_and_skips_missing_edges():
+    from kanvision.inspect.prune import prune_plan
+
+    nan = float("nan")
+    scores = torch.tensor([[0.1, 0.9, nan], [0.05, 0.2, nan]])
+    plan = prune_plan(scores, 0.25)  # cut at 0.225
+    assert plan.weak.tolist() == [[True, False, False], [True, True, False]]  # a missing edge is never weak
+    assert plan.keep.tolist() == [False, True, False]
+    assert prune_plan(scores, 0.3, relative=False).keep.tolist() == [False, True, False]
+    everything_weak = prune_plan(torch.tensor([[0.1, 0.3], [0.2, 0.1]]), 2.0)
+    assert everything_weak.keep.tolist() == [False, True]  # the most important input stays

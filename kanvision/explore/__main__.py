@@ -22,7 +22,12 @@ from jsonargparse import ArgumentParser
 
 from kanvision.errors import CheckpointError
 from kanvision.runtime import run_cli
-from kanvision.training.evaluate import add_model_and_data_arguments, load_model, parse, weights_name
+from kanvision.training.evaluate import (
+    add_model_and_data_arguments,
+    load_model,
+    parse,
+    weights_name,
+)
 
 if TYPE_CHECKING:
     from kanvision.explore.api import ExploreApi

@@ -37,6 +37,7 @@ from kanvision.explore.channels import (
     zero_edges,
 )
 from kanvision.inspect.edges import basis_values, kan_layers
+from kanvision.inspect.prune import prune_plan
 from kanvision.inspect.symbolic import SYMBOLIC_LIBRARY, SymbolicFit, fit_symbolic
 from kanvision.layers import KANLayer
 
@@ -105,16 +106,11 @@ def _resolve_prune(edit: Edit, layers: dict[str, KANLayer], ctx: EditContext) ->
         exists = ~scores.isnan()
         if not exists.any():
             continue
-        filled = scores.nan_to_num(nan=0.0)
-        weak = (filled < threshold * filled.max()) & exists
-        strong_inputs = (exists & ~weak).any(0)
-        present = exists.any(0)
-        dropped = present & ~strong_inputs
-        if not strong_inputs.any():  # a layer keeps at least its most important input
-            dropped[filled.max(0).values.argmax()] = False
+        plan = prune_plan(scores, threshold)  # the rule of kanvision.inspect.prune
+        dropped = exists.any(0) & ~plan.keep
         inputs[name] = scores.shape[1]
         removed[name] = dropped.nonzero().flatten().tolist()
-        cut = weak & ~dropped[None, :] & edge_mask(layers[name], scores.shape[1], nonzero=True)
+        cut = plan.weak & ~dropped[None, :] & edge_mask(layers[name], scores.shape[1], nonzero=True)
         zeroed[name] = cut.flatten().nonzero().flatten().tolist()
     return {"op": "prune", "threshold": float(threshold), "layer": edit.get("layer"),
             "inputs": inputs, "removed": removed, "zeroed": zeroed}

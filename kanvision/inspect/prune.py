@@ -54,6 +54,29 @@ class PruneReport:
         )
 
 
+@dataclass
+class PrunePlan:
+    """What the pruning rule decides for one layer's ``(out, in)`` importance."""
+
+    weak: Tensor  # (out, in) bool: existing edges below the cut
+    keep: Tensor  # (in,) bool: inputs with at least one edge at or above the cut
+
+
+def prune_plan(scores: Tensor, threshold: float, relative: bool = True) -> PrunePlan:
+    """The rule shared by :func:`prune` and the browser explorer: an edge is weak below
+    ``threshold`` (times the layer's strongest edge when ``relative``), an input is kept while
+    one of its edges is not weak, and a layer always keeps its most important input. NaN scores
+    mark edges that no longer exist (pruned before): never weak, never keeping an input."""
+    exists = ~scores.isnan()
+    filled = scores.nan_to_num(nan=0.0)
+    cut = threshold * filled.max() if relative else torch.as_tensor(threshold)
+    weak = (filled < cut) & exists
+    keep = (exists & ~weak).any(0)
+    if not keep.any():
+        keep[filled.max(0).values.argmax()] = True
+    return PrunePlan(weak, keep)
+
+
 @torch.no_grad()
 def prune(
     model: nn.Module,
@@ -71,11 +94,8 @@ def prune(
     report = PruneReport(before.total, 0, before.kan, 0)
     for name, scores in importance.items():
         layer = layers[name]
-        cut = threshold * scores.max() if relative else torch.as_tensor(threshold)
-        weak = scores < cut  # (out, in)
-        keep = (~weak).any(0).nonzero().flatten()
-        if keep.numel() == 0:
-            keep = scores.max(0).values.argmax().reshape(1)
+        plan = prune_plan(scores, threshold, relative)
+        weak, keep = plan.weak, plan.keep.nonzero().flatten()
         zeroed = 0
         if zero_edges:
             w = layer.edge_weights()  # (out, in_per_group, K + 1, *kernel), a view
