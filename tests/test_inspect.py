@@ -169,3 +169,30 @@ def test_prune_plan_cuts_relative_to_the_strongest_edge_and_skips_missing_edges(
     assert prune_plan(scores, 0.3, relative=False).keep.tolist() == [False, True, False]
     everything_weak = prune_plan(torch.tensor([[0.1, 0.3], [0.2, 0.1]]), 2.0)
     assert everything_weak.keep.tolist() == [False, True]  # the most important input stays
+
+
+def test_prune_zeroes_the_edges_of_grouped_layers_it_cannot_shrink():
+    """A SepNet's depthwise KAN convs are grouped: pruning cannot remove their inputs, so it zeroes
+    their weak edges and every edge of an input it would drop; ungrouped layers still shrink."""
+    from kanvision.inspect.prune import prune_plan
+
+    torch.manual_seed(0)
+    model = kanvision.create_model("sepnet_tiny").eval()
+    x = torch.randn(16, 1, 28, 28)
+    inputs = collect_inputs(model, x)
+    layers = kan_layers(model)
+    importance = {n: edge_importance(layer, inputs[n]) for n, layer in layers.items()}
+    grouped = [n for n, layer in layers.items() if not layer.can_select_inputs]
+    assert grouped, "sepnet_tiny should have depthwise (grouped) KAN convs"
+    shapes = {n: layers[n].mix.weight.shape for n in grouped}
+    report = prune(model, importance, 0.5)
+    assert report.params_after < report.params_before
+    after = collect_inputs(model, x)
+    for name in grouped:
+        layer = layers[name]
+        assert layer.mix.weight.shape == shapes[name]  # not shrunk
+        plan = prune_plan(importance[name], 0.5)
+        live = edge_importance(layer, after[name]) > 0
+        assert not live[:, ~plan.keep].any() and not (live & plan.weak).any()
+        assert next(r for r in report.layers if r.name == name).inputs_after == int(plan.keep.sum())
+    assert model(x).isfinite().all()

@@ -130,7 +130,7 @@ def _apply_prune(edit: Edit, layers: dict[str, KANLayer]) -> dict[str, Any]:
         if len(keep) == len(current):
             continue
         inputs_removed += len(current) - len(keep)
-        if layer.groups == 1 and getattr(layer.basis, "groups", 1) == 1:
+        if layer.can_select_inputs:
             layer.select_inputs(torch.tensor(keep))
         else:  # a grouped layer cannot drop inputs: their edges are zeroed instead
             outs = range(layer.mix.weight.shape[0])

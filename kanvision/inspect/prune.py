@@ -5,7 +5,8 @@
 default. An input channel whose every edge is below the threshold is removed from the layer
 (:meth:`KANLayer.select_inputs`: its coefficients and basis state are gone, so the parameter
 count really drops, and the pruned model saves and loads at its new size); edges below the
-threshold on the remaining inputs are set to zero.
+threshold on the remaining inputs are set to zero. A grouped layer (the depthwise KAN convs of a
+SepNet) or one with a grouped basis cannot drop inputs, so their edges are zeroed instead.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from kanvision.inspect.edges import kan_layers
+from kanvision.layers import KANLayer
 from kanvision.models.counting import count_params
 
 
@@ -78,6 +80,21 @@ def prune_plan(scores: Tensor, threshold: float, relative: bool = True) -> Prune
 
 
 @torch.no_grad()
+def zero_edge_mask(layer: KANLayer, mask: Tensor) -> int:
+    """Zero the edges that ``mask`` ``(out, in)`` marks over the layer's current inputs (for a
+    grouped layer, ``in`` is every input channel and only the edges inside a group exist).
+    Returns how many existing edges it marked."""
+    w = layer.edge_weights()  # (out, in_per_group, K + 1, *kernel), a view of the mix weight
+    out, per_group = w.shape[:2]
+    if layer.groups != 1:
+        rows = torch.arange(out)
+        mask = mask.reshape(out, layer.groups, per_group)[rows, rows // (out // layer.groups)]
+    mask = mask.to(w.device)
+    w[mask] = 0  # index_put_ on the view writes through
+    return int(mask.sum())
+
+
+@torch.no_grad()
 def prune(
     model: nn.Module,
     importance: dict[str, Tensor],
@@ -95,19 +112,14 @@ def prune(
     for name, scores in importance.items():
         layer = layers[name]
         plan = prune_plan(scores, threshold, relative)
-        weak, keep = plan.weak, plan.keep.nonzero().flatten()
-        zeroed = 0
-        if zero_edges:
-            w = layer.edge_weights()  # (out, in_per_group, K + 1, *kernel), a view
-            mask = weak[:, keep] if layer.groups == 1 else None
-            if mask is not None:
-                sub = w[:, keep]
-                sub[mask] = 0
-                w[:, keep] = sub
-                zeroed = int(mask.sum())
+        keep = plan.keep.nonzero().flatten()
+        zeroed = zero_edge_mask(layer, plan.weak & plan.keep[None, :]) if zero_edges else 0
         inputs = scores.shape[1]
         if keep.numel() < inputs:
-            layer.select_inputs(keep)
+            if layer.can_select_inputs:
+                layer.select_inputs(keep)
+            else:  # a grouped layer cannot drop inputs: their edges are zeroed instead
+                zeroed += zero_edge_mask(layer, ~plan.keep[None, :].expand_as(plan.weak))
         report.layers.append(LayerPruning(name, inputs, keep.numel(), zeroed))
     after = count_params(model)
     report.params_after, report.kan_params_after = after.total, after.kan

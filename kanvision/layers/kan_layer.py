@@ -174,13 +174,19 @@ class KANLayer(nn.Module):
         """``x`` reduced to the input channels kept by :meth:`select_inputs` (all if none)."""
         return x if self.input_index is None else x.index_select(dim, self.input_index)
 
+    @property
+    def can_select_inputs(self) -> bool:
+        """Whether :meth:`select_inputs` can remove inputs: not in a grouped (e.g. depthwise) layer,
+        nor with a grouped basis (the group-rational KAT basis), where channels share parameters."""
+        return self.groups == 1 and getattr(self.basis, "groups", 1) == 1
+
     @torch.no_grad()
     def select_inputs(self, index: Tensor) -> None:
         """Keep only the input channels ``index`` (of the current inputs): their edges, basis
         state and mix weights stay, the rest are removed, so the layer really has fewer
         parameters. The layer still takes the full input and picks the kept channels itself,
         so the modules around it are unchanged."""
-        if self.groups != 1 or getattr(self.basis, "groups", 1) != 1:
+        if not self.can_select_inputs:
             raise ValueError("input pruning needs an ungrouped layer (groups=1, no grouped rational basis)")
         index = torch.as_tensor(index, dtype=torch.long, device=self.mix.weight.device)
         channels = self.basis.in_features
