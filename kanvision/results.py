@@ -207,7 +207,7 @@ _CPU_NAME_NOISE = re.compile(r"\((?:R|TM)\)| Processor\b| CPU @ .*$")
 def _machine_short(machine: str) -> str:
     """``2-core CPU (Intel(R) Xeon(R) Processor), 1 torch thread`` -> ``CPU (Intel Xeon), 1 torch
     thread``: shorter, but keeping the CPU model, since one model's epoch time differs by tens of
-    per cent between the build machines."""
+    per cent between machines."""
     def short(match: re.Match) -> str:
         return f"CPU ({_CPU_NAME_NOISE.sub('', match['cpu']).strip()}), "
     return _CPU_MACHINE.sub(short, machine).replace(" 1 torch threads", " 1 torch thread")
