@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from jsonargparse import ArgumentParser
 
-from kanvision.errors import CheckpointError
 from kanvision.runtime import run_cli
 from kanvision.training.evaluate import (
     add_model_and_data_arguments,
-    load_model,
+    load_checked_model,
     parse,
     weights_name,
 )
@@ -73,16 +72,11 @@ def build_api(cfg: Any, data) -> ExploreApi:
     from kanvision.explore.api import ExploreApi
     from kanvision.explore.session import ExploreSession
 
-    model = load_model(cfg.model, cfg.pretrained, cfg.checkpoint).eval()
+    model = load_checked_model(cfg, data)
     data.setup("fit")
     images, _ = _batches(data.val_dataloader(), cfg.images)
     data.setup("test")
     held_out = _batches(data.test_dataloader(), cfg.held_out)
-    with torch.no_grad():
-        classes = model(held_out[0][:1]).shape[1]
-    if classes != data.num_classes:
-        raise CheckpointError(f"the weights predict {classes} classes but {data.info.name} has {data.num_classes}: "
-                              "explore them on the dataset they were trained for (--data.name)")
     weights = weights_name(cfg)
     session = ExploreSession(model, images, held_out, class_names=_class_names(data), title=weights,
                              mean=data.info.mean, std=data.info.std)

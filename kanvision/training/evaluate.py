@@ -171,14 +171,14 @@ def load_checked_model(cfg: Any, data: ImageDataModule) -> nn.Module:
     if chans != data.in_chans:
         raise CheckpointError(
             f"the weights take {chans}-channel images but {data.info.name} has {data.in_chans} "
-            f"channels (and {data.num_classes} classes): evaluate them on the dataset they were trained for"
+            f"channels (and {data.num_classes} classes): use them on the dataset they were trained for (--data.name)"
         )
     with torch.no_grad():  # in eval mode: a training-mode probe would move BN statistics
         classes = model(torch.zeros(1, data.in_chans, data.img_size, data.img_size)).shape[1]
     if classes != data.num_classes:
         raise CheckpointError(
             f"the weights predict {classes} classes but {data.info.name} has {data.num_classes}: "
-            "evaluate them on the dataset they were trained for"
+            "use them on the dataset they were trained for (--data.name)"
         )
     return model
 
