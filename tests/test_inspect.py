@@ -196,3 +196,15 @@ def test_prune_zeroes_the_edges_of_grouped_layers_it_cannot_shrink():
         assert not live[:, ~plan.keep].any() and not (live & plan.weak).any()
         assert next(r for r in report.layers if r.name == name).inputs_after == int(plan.keep.sum())
     assert model(x).isfinite().all()
+
+
+def test_full_edge_weights_lay_each_group_on_its_own_input_block():
+    torch.manual_seed(0)
+    conv = KANConv2d(4, 6, 3, padding=1, groups=2)
+    w, full = conv.edge_weights().detach(), full_edge_weights(conv).detach()
+    assert full.shape == (6, 4, *w.shape[2:])
+    for o in range(6):
+        block = slice(0, 2) if o < 3 else slice(2, 4)
+        other = slice(2, 4) if o < 3 else slice(0, 2)
+        torch.testing.assert_close(full[o, block], w[o])
+        assert full[o, other].abs().max() == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from kanvision.inspect.edges import edge_columns
 from kanvision.layers import KANLayer
 
 
@@ -35,11 +36,7 @@ def slots(layer: KANLayer, out: Tensor, channels: Tensor) -> tuple[Tensor, Tenso
     """For edges ``out <- original channel``: whether each exists (its input was not removed, and
     a grouped layer connects an input only to its group's outputs) and its column in
     :meth:`KANLayer.edge_weights` (the row is ``out``)."""
-    pos = positions(layer, channels)
-    per_group = layer.basis.in_features // layer.groups
-    rows_per_group = layer.mix.weight.shape[0] // layer.groups
-    exists = (pos >= 0) & (out // rows_per_group == pos // per_group)
-    return exists, pos % per_group
+    return edge_columns(layer, out, positions(layer, channels))
 
 
 def position(layer: KANLayer, channel: int) -> int | None:
@@ -85,5 +82,5 @@ def edge_mask(layer: KANLayer, original: int, nonzero: bool = False) -> Tensor:
     mask = exists.view(out_ch, original)
     if nonzero:
         live = layer.edge_weights().flatten(2).ne(0).any(-1).cpu()  # (out, in_per_group)
-        mask = mask & live[out.reshape(-1), column.clamp(min=0) % live.shape[1]].view(out_ch, original)
+        mask = mask & live[out.reshape(-1), column].view(out_ch, original)
     return mask

@@ -90,17 +90,32 @@ def input_range(layer: KANLayer, inputs: Tensor, q: float = 0.01) -> InputRange:
     return InputRange(s.quantile(q, dim=0), s.quantile(1 - q, dim=0), s.min(0).values, s.max(0).values)
 
 
+def edge_columns(layer: KANLayer, out: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor]:
+    """For edges ``out <- inputs`` (positions among the layer's current inputs; negative: none):
+    whether each exists (a grouped layer connects an input only to its group's outputs) and its
+    column in :meth:`KANLayer.edge_weights` (the row is ``out``). The one place that knows how
+    groups lay out the weight, shared by expansion, pruning and the explorer."""
+    per_group = layer.basis.in_features // layer.groups
+    rows_per_group = layer.mix.weight.shape[0] // layer.groups
+    exists = (inputs >= 0) & (out // rows_per_group == inputs // per_group)
+    return torch.broadcast_tensors(exists, inputs.clamp(min=0) % per_group)
+
+
+def all_edge_columns(layer: KANLayer) -> tuple[Tensor, Tensor]:
+    """:func:`edge_columns` over every ``(out, current input)`` pair: two ``(out, in)`` tensors."""
+    out_ch, in_ch = layer.mix.weight.shape[0], layer.basis.in_features
+    return edge_columns(layer, torch.arange(out_ch)[:, None], torch.arange(in_ch)[None, :])
+
+
 def full_edge_weights(layer: KANLayer) -> Tensor:
     """Edge weights ``(out, in, K + 1, *kernel)`` (groups expanded to full in-channel blocks)."""
     w = layer.edge_weights()
     if layer.groups == 1:
         return w
-    out, per_group = w.shape[0], w.shape[1]
-    full = w.new_zeros(out, per_group * layer.groups, *w.shape[2:])
-    for g in range(layer.groups):
-        rows = slice(g * out // layer.groups, (g + 1) * out // layer.groups)
-        full[rows, g * per_group : (g + 1) * per_group] = w[rows]
-    return full
+    exists, column = all_edge_columns(layer)
+    exists, column = exists.to(w.device), column.to(w.device)
+    full = w[torch.arange(w.shape[0], device=w.device)[:, None], column]  # (out, in, K + 1, *kernel)
+    return full * exists.view(*exists.shape, *[1] * (w.dim() - 2)).to(w.dtype)
 
 
 def basis_values(layer: KANLayer, x: Tensor) -> Tensor:

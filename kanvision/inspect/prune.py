@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from kanvision.inspect.edges import kan_layers
+from kanvision.inspect.edges import all_edge_columns, kan_layers
 from kanvision.layers import KANLayer
 from kanvision.models.counting import count_params
 
@@ -85,12 +85,10 @@ def zero_edge_mask(layer: KANLayer, mask: Tensor) -> int:
     grouped layer, ``in`` is every input channel and only the edges inside a group exist).
     Returns how many existing edges it marked."""
     w = layer.edge_weights()  # (out, in_per_group, K + 1, *kernel), a view of the mix weight
-    out, per_group = w.shape[:2]
-    if layer.groups != 1:
-        rows = torch.arange(out)
-        mask = mask.reshape(out, layer.groups, per_group)[rows, rows // (out // layer.groups)]
-    mask = mask.to(w.device)
-    w[mask] = 0  # index_put_ on the view writes through
+    exists, column = all_edge_columns(layer)
+    mask = mask.cpu() & exists
+    rows = torch.arange(w.shape[0])[:, None].expand_as(mask)
+    w[rows[mask].to(w.device), column[mask].to(w.device)] = 0  # index_put_ on the view writes through
     return int(mask.sum())
 
 
