@@ -80,7 +80,7 @@ def test_cifar100_fine_labels(tmp_path):
     dm = ImageDataModule("cifar100", str(tmp_path), batch_size=4, val_size=8,
                          verify_integrity=False)
     check_loaders(dm, 3, 32, 100)
-    assert max(dm._load(True).targets) >= 20  # fine labels, not the 20 coarse ones
+    assert max(dm.raw_split(True).targets) >= 20  # fine labels, not the 20 coarse ones
 
 
 @pytest.mark.filterwarnings(UNVERIFIED)
@@ -88,7 +88,7 @@ def test_svhn_mat_files(tmp_path):
     write_svhn(tmp_path)
     dm = ImageDataModule("svhn", str(tmp_path), batch_size=4, val_size=8, verify_integrity=False)
     check_loaders(dm, 3, 32, 10)
-    labels = dm._load(False).labels
+    labels = dm.raw_split(False).labels
     assert labels[0] == 0 and labels.max() <= 9  # '10' in the .mat file is the digit 0
 
 
@@ -96,8 +96,8 @@ def test_image_folder(tmp_path):
     write_image_folder(tmp_path, num_classes=3, n_train=8, n_val=3)
     dm = ImageDataModule("imagefolder", str(tmp_path), batch_size=4, val_size=6, img_size=24)
     check_loaders(dm, 3, 24, 3)
-    test = dm._load(False)
-    assert len(test) == 9 and test.class_to_idx == dm._load(True).class_to_idx
+    test = dm.raw_split(False)
+    assert len(test) == 9 and test.class_to_idx == dm.raw_split(True).class_to_idx
     assert ImageDataModule("imagefolder", str(tmp_path)).img_size == 224  # ImageNet default
 
 

@@ -140,19 +140,20 @@ class ImageDataModule(L.LightningDataModule):
         steps += [transforms.ToTensor(), transforms.Normalize(self.info.mean, self.info.std)]
         return transforms.Compose(steps)
 
-    def _load(self, train: bool) -> Dataset:
-        """The raw (untransformed) official train or test split, loaded once."""
+    def raw_split(self, train: bool) -> Dataset:
+        """The official train or test split as its source yields it (untransformed: PIL images and
+        labels), loaded once; the training, validation and test splits are views of these."""
         if train not in self._raw:
             self._raw[train] = self.info.source.load(self.info, self.request, train)
         return self._raw[train]
 
     def prepare_data(self) -> None:
-        self._load(True)
-        self._load(False)
+        self.raw_split(True)
+        self.raw_split(False)
 
     def setup(self, stage: str | None = None) -> None:
         if stage in ("fit", "validate", None) and "train" not in self._splits:
-            full = self._load(True)
+            full = self.raw_split(True)
             n_val = self.val_size
             if not 0 < n_val < len(full):
                 raise SettingError(
@@ -166,7 +167,7 @@ class ImageDataModule(L.LightningDataModule):
             self._splits["train"] = TransformedSubset(full, train_idx, self.transform(train=True))
             self._splits["val"] = TransformedSubset(full, val_idx, self.transform(train=False))
         if stage in ("test", None) and "test" not in self._splits:
-            test: Dataset = TransformedSubset(self._load(False), None, self.transform(False))
+            test: Dataset = TransformedSubset(self.raw_split(False), None, self.transform(False))
             path = self.test_mask_path()
             if path is not None:
                 self.exact_mask = load_test_mask(path, len(test), self.info.name)

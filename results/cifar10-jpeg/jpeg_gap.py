@@ -52,7 +52,7 @@ def main() -> None:
     data.setup("test")
     if data.exact_mask is None:
         raise SystemExit(f"no test_is_exact.npy in {args.data_root}: this needs the offline copy")
-    raw = data._load(False)  # the datamodule's own test split, as PIL images
+    raw = data.raw_split(False)  # the datamodule's own test split, as PIL images
     to_tensor = data.transform(False)
     exact = np.flatnonzero(data.exact_mask)
     pil = [raw[i][0] for i in exact]
