@@ -116,6 +116,10 @@ def test_run_killed_mid_epoch_resumes_in_its_run_dir_keeping_its_history(tiny_da
     train_steps = [int(r["step"]) for r in after if r.get("train/loss")]
     assert len(train_steps) == len(set(train_steps)), "no step is logged twice"
     assert max(train_steps) == 2 * steps_per_epoch - 1
+    timed = {r["epoch"]: r for r in after if r.get("time/train_images_per_s")}
+    assert timed["0"].get("time/epoch_s"), "the whole epoch of the killed session is timed"
+    assert not timed["1"].get("time/epoch_s"), "the resumed part of an epoch is no epoch time"
+    assert 0 < float(timed["1"]["time/train_images_per_s"]) < 1e5, "its throughput counts from the resume"
     meta = json.loads((run_dir / "kan_convnet.json").read_text())
     assert meta["epochs"] == 2 and resumed["test_acc"] is not None
     assert meta["fit_sessions"] == 2, "the killed session and the resumed one"

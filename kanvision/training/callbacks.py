@@ -10,15 +10,27 @@ from lightning.pytorch.callbacks import Callback
 
 class EpochThroughput(Callback):
     """Logs ``time/epoch_s`` (wall time of the training epoch, validation excluded) and
-    ``time/train_images_per_s`` (images per second over all devices) at each epoch end."""
+    ``time/train_images_per_s`` (images per second over all devices) at each epoch end.
+
+    A run resumed from a mid-epoch checkpoint does not start that epoch again (Lightning skips
+    ``on_train_epoch_start``), so its first epoch is timed from the resume over the batches it
+    ran: it logs the throughput of that part and no epoch time, which would be a fraction of one.
+    """
 
     def __init__(self) -> None:
         self._start = 0.0
         self._images = 0
+        self._whole_epoch = False
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+        self._images = 0
+        self._whole_epoch = False  # until an epoch starts in this session
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._start = time.perf_counter()
         self._images = 0
+        self._whole_epoch = True
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         self._images += int(batch[0].shape[0])
@@ -26,12 +38,10 @@ class EpochThroughput(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         seconds = time.perf_counter() - self._start
         images = self._images * trainer.world_size
-        pl_module.log_dict(
-            {"time/epoch_s": seconds, "time/train_images_per_s": images / max(seconds, 1e-9)},
-            on_epoch=True,
-            sync_dist=False,
-            rank_zero_only=True,
-        )
+        metrics = {"time/train_images_per_s": images / max(seconds, 1e-9)}
+        if self._whole_epoch:
+            metrics["time/epoch_s"] = seconds
+        pl_module.log_dict(metrics, on_epoch=True, sync_dist=False, rank_zero_only=True)
 
 
 class TrainingClock(Callback):
