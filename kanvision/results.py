@@ -98,6 +98,16 @@ def _median(rows: list[dict], key: str) -> float | None:
     return values[len(values) // 2] if values else None
 
 
+def _timed_whole_epochs(rows: list[dict], wall_time_s: float | None) -> list[dict]:
+    """The metric rows without the timing of an epoch that a resume entered mid-way: records
+    written before the epoch timer knew of such resumes log it as an "epoch" longer than the
+    whole run (its clock started at 0), and its throughput over that time as a tiny figure."""
+    if not wall_time_s:
+        return rows
+    bogus = {r["epoch"] for r in rows if r.get("time/epoch_s") and float(r["time/epoch_s"]) > wall_time_s}
+    return [{k: v for k, v in r.items() if not k.startswith("time/")} if r.get("epoch") in bogus else r for r in rows]
+
+
 def read_run(folder: Path) -> Run | None:
     """One run record, or None if the folder is not one."""
     metas = [p for p in folder.glob("*.json") if p.name != "meta.json"]
@@ -113,6 +123,7 @@ def read_run(folder: Path) -> Run | None:
     seed = meta.get("seed")
     if seed is None:
         seed = config.get("seed_everything")
+    rows = _timed_whole_epochs(rows, meta.get("wall_time_s"))
     epoch_s = _median(rows, "time/epoch_s")
     return Run(
         folder=folder, dataset=meta["dataset"], model=meta["model"], kan=meta["kan"], args=meta["args"],

@@ -210,3 +210,13 @@ def test_the_standard_twin_of_a_narrowed_kan_model_has_its_width(tmp_path):
     write_run(tmp_path / "matched", "none", 77.0, 0, {"width_mult": 1.788}, params=862)
     kan = next(r for r in table(collect(tmp_path)) if r[2].startswith("gram"))
     assert "standard twin 72.00 (175 params)" in kan[11] and "matched twin 77.00 (862 params)" in kan[11]
+
+
+def test_an_epoch_timed_across_a_resume_by_older_records_is_left_out(tmp_path):
+    """Older records of runs resumed mid-epoch hold an "epoch" longer than the whole run (the timer
+    started at 0) with a tiny throughput; the row's speed comes from the whole epochs."""
+    write_run(tmp_path / "s0", "bspline", 90.0, 0, images_per_s=6000)
+    with (tmp_path / "s0" / "metrics.csv").open("a") as f:
+        f.write("1,20,36000.0,2,\n")
+    (row,) = table(collect(tmp_path))
+    assert (row[8], row[9]) == ("9", "6,000")
