@@ -67,7 +67,7 @@ class Run:
     machine: str
     command: str | None = None
     exact: dict | None = None  # the test mask's subset: acc@1, ci95_wilson, images
-    start: tuple = ()  # fine-tuned runs: (("pretrained", weights), ("lr", lr)); () from scratch
+    recipe: tuple = ()  # what sets the run's training apart: fine-tuning, extra augmentation; () if nothing
 
     @property
     def options(self) -> dict:
@@ -77,13 +77,13 @@ class Run:
     @property
     def key(self) -> tuple:
         options = json.dumps(self.options, sort_keys=True)
-        return (self.dataset, self.split, self.model, self.kan, options, self.epochs, self.start)
+        return (self.dataset, self.split, self.model, self.kan, options, self.epochs, self.recipe)
 
 
 def _kan_label(run: Run) -> str:
     """``kan`` plus the options that set this run apart, e.g. ``bspline (grid_size=3, ...)``."""
     shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in run.options.items()}
-    shown.update(run.start)
+    shown.update(run.recipe)
     if not shown:
         return run.kan
     return f"{run.kan} ({', '.join(f'{k}={v}' for k, v in sorted(shown.items()))})"
@@ -132,17 +132,32 @@ def read_run(folder: Path) -> Run | None:
         epoch_s=epoch_s if epoch_s is not None else meta["wall_time_s"] / max(meta["epochs"], 1),
         approx_time=epoch_s is None, images_per_s=_median(rows, "time/train_images_per_s"),
         machine=meta.get("machine", "?"), command=meta.get("command"), exact=values.get("exact_subset"),
-        start=_start(config),
+        recipe=_recipe(config),
     )
 
 
-def _start(config: dict) -> tuple:
-    """What sets a fine-tuned run apart from training from scratch: the weights it started from
-    and its learning rate (a row never mixes the two, nor two fine-tuning learning rates)."""
-    model = (config or {}).get("model") or {}
-    if not model.get("pretrained"):
-        return ()
-    return (("pretrained", model["pretrained"]), ("lr", model.get("lr")))
+EXTRA_AUGMENTATION = (("data", "rand_augment"), ("data", "jpeg_quality"), ("model", "mixup"), ("model", "cutmix"))
+
+
+def _recipe(config: dict) -> tuple:
+    """What sets a run's training apart, so that a row never mixes it with the plain recipe:
+    the weights a fine-tuned run started from and its learning rate, and any augmentation
+    beyond crop and flip (RandAugment, JPEG compression, Mixup, CutMix)."""
+    config = config or {}
+    model = config.get("model") or {}
+    recipe = [("pretrained", model["pretrained"]), ("lr", model.get("lr"))] if model.get("pretrained") else []
+    for section, key in EXTRA_AUGMENTATION:
+        value = (config.get(section) or {}).get(key)
+        if value:
+            recipe.append((key, tuple(value) if isinstance(value, list) else value))
+    return tuple(recipe)
+
+
+def _augmentation(recipe: tuple) -> tuple:
+    """The extra augmentation of a run's recipe (twins must share it; fine-tuning runs start
+    from their own model's weights, so those differ between twins)."""
+    names = {key for _, key in EXTRA_AUGMENTATION}
+    return tuple(item for item in recipe if item[0] in names)
 
 
 def collect(results: Path = ROOT / "results") -> list[Run]:
@@ -170,13 +185,15 @@ def _exact(group: list[Run]) -> str:
 
 
 def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
-    """The twin run group of a KAN row: same data, split, model and epochs, ``kan="none"``.
+    """The twin run group of a KAN row: same data, split, model, epochs and extra augmentation,
+    ``kan="none"``.
     The standard twin has the KAN row's own width (``width_mult``, or none) and is the
     best-scoring one; the parameter-matched twin (another ``width_mult``) is the one closest in
     params (so a gram row meets the twin matched to gram, not to bspline), the best-scoring among
     equals."""
     width = json.loads(key[4]).get("width_mult")
     keys = [k for k in groups if k[:3] == key[:3] and k[3] == "none" and k[5] == key[5]
+            and _augmentation(k[6]) == _augmentation(key[6])
             and (json.loads(k[4]).get("width_mult") != width) == matched]
     if not keys:
         return None

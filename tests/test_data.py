@@ -6,6 +6,7 @@ import lzma
 import pickle
 import stat
 
+import numpy as np
 import pytest
 import torch
 from data_writers import (
@@ -223,6 +224,29 @@ def test_bad_rand_augment_string_is_one_line_error():
     with pytest.raises(KanvisionError) as e:
         ImageDataModule("cifar10", rand_augment="augmix-m5")
     assert "data.rand_augment" in one_line(e) and "rand-m9-mstd0.5" in one_line(e)
+
+
+@pytest.mark.parametrize("name, shape", [("cifar10", (8, 8, 3)), ("mnist", (7, 7))])
+def test_jpeg_quality_compresses_training_images_only(name, shape):
+    """4-pixel blocks of random colour lose more through JPEG at quality 10 than at 100;
+    evaluation images are never compressed."""
+    blocks = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8).repeat(4, 0).repeat(4, 1)
+    image = Image.fromarray(blocks)
+    plain = ImageDataModule(name, augment=False).transform(True)(image)
+
+    def change(quality: int) -> float:
+        dm = ImageDataModule(name, augment=False, jpeg_quality=(quality, quality))
+        torch.testing.assert_close(dm.transform(False)(image), plain)
+        return float(dm.transform(True)(image).sub(plain).abs().mean())
+
+    assert change(10) > 0.1 and change(10) > 2 * change(100)
+
+
+@pytest.mark.parametrize("quality", [(0, 100), (90, 50), (50, 101), (50,), "75"])
+def test_bad_jpeg_quality_is_one_line_error(quality):
+    with pytest.raises(KanvisionError) as e:
+        ImageDataModule("cifar10", jpeg_quality=quality)
+    assert "data.jpeg_quality" in one_line(e) and "[50,100]" in one_line(e)
 
 
 def test_every_dataset_is_registered():

@@ -202,6 +202,22 @@ def test_fine_tuned_runs_are_rows_of_their_own(tmp_path):
     ]
 
 
+def test_runs_with_extra_augmentation_are_rows_of_their_own(tmp_path):
+    """JPEG compression or RandAugment on top of the recipe makes another row, labelled, whose
+    verdict meets only a twin trained the same way."""
+    for name, kan, config in (("plain", "bspline", {}), ("jpeg", "bspline", {"data": {"jpeg_quality": [50, 100]}}),
+                              ("randaug", "bspline", {"data": {"rand_augment": "rand-m9-mstd0.5"}}),
+                              ("twin", "none", {}), ("twin-jpeg", "none", {"data": {"jpeg_quality": [50, 100]}})):
+        write_run(tmp_path / name, kan, 91.0 if name == "twin-jpeg" else 90.0, 0)
+        (tmp_path / name / "config.yaml").write_text(json.dumps(config))
+    rows = {r[2]: r for r in table(collect(tmp_path))}
+    assert set(rows) == {"bspline", "bspline (jpeg_quality=(50, 100))", "bspline (rand_augment=rand-m9-mstd0.5)",
+                         "none", "none (jpeg_quality=(50, 100))"}
+    assert "standard twin 91.00" in rows["bspline (jpeg_quality=(50, 100))"][11]
+    assert "standard twin 90.00" in rows["bspline"][11]
+    assert rows["bspline (rand_augment=rand-m9-mstd0.5)"][11] == "-"
+
+
 def test_the_standard_twin_of_a_narrowed_kan_model_has_its_width(tmp_path):
     """A KAN model narrowed to fit a budget (width_mult 0.8) meets the plain model at the same
     width as its standard twin, and the widened one as its parameter-matched twin."""

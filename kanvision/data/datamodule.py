@@ -15,7 +15,7 @@ from kanvision.data.datasets import DatasetInfo, get_dataset_info
 from kanvision.data.offline import default_root
 from kanvision.data.sources import DataRequest, FakeDataOptions
 from kanvision.data.test_mask import AUTO, MarkedDataset, describe, find_test_mask, load_test_mask
-from kanvision.data.transforms import rand_augment
+from kanvision.data.transforms import jpeg_compression, rand_augment
 from kanvision.errors import SettingError
 
 try:  # a resumable loader: Lightning keeps its position in each checkpoint
@@ -61,6 +61,9 @@ class ImageDataModule(L.LightningDataModule):
             family); False: none.
         rand_augment: a timm RandAugment string (e.g. ``rand-m9-mstd0.5``) applied to training
             images after ``augment``.
+        jpeg_quality: ``[low, high]``: a JPEG round trip at a random quality in that range for
+            every training image, last of the augmentations, so that a model learns to read
+            compressed photos (such as the JPEG-decoded part of the offline CIFAR-10 test set).
         img_size: side of the square images the loaders yield; default the dataset's (224 for
             imagefolder, 32 for fake). Other datasets are resized when it differs.
         num_workers: data-loading worker processes.
@@ -85,6 +88,7 @@ class ImageDataModule(L.LightningDataModule):
         split_seed: int = 0,
         augment: bool | None = None,
         rand_augment: str | None = None,
+        jpeg_quality: tuple[int, int] | None = None,
         img_size: int | None = None,
         num_workers: int = 0,
         download: bool = True,
@@ -104,13 +108,14 @@ class ImageDataModule(L.LightningDataModule):
         self.split_seed = split_seed
         self.augment = registered.preprocess.augment_by_default if augment is None else augment
         self.rand_augment = rand_augment
+        self.jpeg_quality = jpeg_quality
         self.num_workers = num_workers
         self.download = download
         self.verify_integrity = verify_integrity
         self.test_mask = test_mask
         self.exact_mask: np.ndarray | None = None  # set up with the test split
-        if rand_augment:
-            self.transform(train=True)  # a bad string fails now, with a one-line error
+        if rand_augment or jpeg_quality is not None:
+            self.transform(train=True)  # a bad setting fails now, with a one-line error
         self._raw: dict[bool, Dataset] = {}
         self._splits: dict[str, Dataset] = {}
 
@@ -128,8 +133,8 @@ class ImageDataModule(L.LightningDataModule):
         return self.info.input_size[-1]
 
     def transform(self, train: bool) -> transforms.Compose:
-        """The dataset's sizing, then (training) augmentation and RandAugment, then tensor +
-        normalization."""
+        """The dataset's sizing, then (training) augmentation, RandAugment and JPEG compression,
+        then tensor + normalization."""
         preprocess, size = self.info.preprocess, self.img_size
         if train and self.augment:
             steps = preprocess.augmentation(size, self.native_size)
@@ -137,6 +142,8 @@ class ImageDataModule(L.LightningDataModule):
             steps = preprocess.sizing(size, self.native_size)
         if train and self.rand_augment:
             steps.append(rand_augment(self.rand_augment, size, self.info.mean))
+        if train and self.jpeg_quality is not None:
+            steps.append(jpeg_compression(self.jpeg_quality))
         steps += [transforms.ToTensor(), transforms.Normalize(self.info.mean, self.info.std)]
         return transforms.Compose(steps)
 

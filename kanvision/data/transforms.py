@@ -88,3 +88,18 @@ def rand_augment(config: str, size: int, mean: tuple[float, ...]) -> Callable:
             f"({type(e).__name__}{': ' + str(e) if str(e) else ''}): use e.g. 'rand-m9-mstd0.5' "
             "(rand-m<magnitude>-n<ops>-mstd<std>) or leave it null"
         ) from None
+
+
+def jpeg_compression(quality: tuple[int, int] | list[int]) -> Callable:
+    """A JPEG round trip at a quality drawn uniformly from ``quality`` (low, high) for each image:
+    training images then carry the block and ringing artefacts of compressed photos (torchvision's
+    ``v2.JPEG``, which works on PIL images)."""
+    from torchvision.transforms import v2
+
+    low, high = (list(quality) + [None, None])[:2] if isinstance(quality, list | tuple) else (None, None)
+    if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high <= 100):
+        raise KanvisionError(
+            f"data.jpeg_quality {quality!r} is not a JPEG quality range: use two integers "
+            "1 <= low <= high <= 100, e.g. --data.jpeg_quality [50,100], or leave it null"
+        )
+    return v2.JPEG((low, high))
