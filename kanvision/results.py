@@ -81,12 +81,13 @@ class Run:
 
 
 def _kan_label(run: Run) -> str:
-    """``kan`` plus the options that set this run apart, e.g. ``bspline (grid_size=3, ...)``."""
-    shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in run.options.items()}
-    shown.update(run.recipe)
-    if not shown:
-        return run.kan
-    return f"{run.kan} ({', '.join(f'{k}={v}' for k, v in sorted(shown.items()))})"
+    """``kan`` plus the options that set this run apart, model options first, then the recipe's,
+    e.g. ``gram (degree=3, width_mult=0.8; jpeg_quality=(50, 100))``."""
+    def listed(items) -> str:
+        return ", ".join(f"{k}={round(v, 3) if isinstance(v, float) else v}" for k, v in sorted(items))
+
+    parts = [listed(part) for part in (run.options.items(), run.recipe) if part]
+    return f"{run.kan} ({'; '.join(parts)})" if parts else run.kan
 
 
 def _shown(folder: Path) -> str:
