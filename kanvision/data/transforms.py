@@ -96,10 +96,10 @@ def jpeg_compression(quality: tuple[int, int] | list[int]) -> Callable:
     ``v2.JPEG``, which works on PIL images)."""
     from torchvision.transforms import v2
 
-    low, high = (list(quality) + [None, None])[:2] if isinstance(quality, list | tuple) else (None, None)
-    if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high <= 100):
+    pair = isinstance(quality, list | tuple) and len(quality) == 2 and all(isinstance(q, int) for q in quality)
+    if not (pair and 1 <= quality[0] <= quality[1] <= 100):
         raise KanvisionError(
             f"data.jpeg_quality {quality!r} is not a JPEG quality range: use two integers "
             "1 <= low <= high <= 100, e.g. --data.jpeg_quality [50,100], or leave it null"
         )
-    return v2.JPEG((low, high))
+    return v2.JPEG(tuple(quality))
