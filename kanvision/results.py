@@ -313,7 +313,8 @@ TARGETS = (
 
 def seeds_loop(command: str | None, seeds: int | Sequence[int] = 3) -> str:
     """The run's train.py command as a loop over seeds, without its seed, log folder, progress
-    bar and environment (``KANVISION_DATA``): what a reader types to repeat the row. A config
+    bar, resume flag (``--ckpt_path``: how a stopped run went on, not what it ran) and environment
+    (``KANVISION_DATA``): what a reader types to repeat the row. A config
     that has become a recipe plus flags (:mod:`kanvision.recipes`) is written as such; an
     absolute ``--data.root`` (where the data lay on the machine that ran it) becomes
     ``path/to/<folder>``."""
@@ -322,7 +323,7 @@ def seeds_loop(command: str | None, seeds: int | Sequence[int] = 3) -> str:
     words, kept = shlex.split(current_command(command)), []
     while words:
         word = words.pop(0)
-        if word in ("--seed_everything", "--logging.save_dir", "--trainer.enable_progress_bar"):
+        if word in ("--seed_everything", "--logging.save_dir", "--trainer.enable_progress_bar", "--ckpt_path"):
             words.pop(0)
         elif word == "--data.root" and words and words[0].startswith("/"):
             kept += [word, f"path/to/{Path(words.pop(0)).name}"]

@@ -116,6 +116,8 @@ def test_seeds_loop_keeps_the_options_that_change_the_run():
     # a row of one seed repeats that seed, not a loop from 0
     assert seeds_loop(cmd, [2]) == "python train.py --config a.yaml --trainer.max_epochs 40 --seed_everything 2"
     assert seeds_loop(cmd, [2, 0]).startswith("for s in 0 2; do ")
+    # a run that resumed after a stop is repeated from the start
+    assert seeds_loop(cmd + " --ckpt_path last", [2]) == seeds_loop(cmd, [2])
 
 
 def test_a_dataset_table_holds_that_datasets_rows_with_their_twins_and_commands(tmp_path):
