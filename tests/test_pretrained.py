@@ -173,6 +173,7 @@ def test_ship_fp16_checks_the_test_accuracy_and_records_it(tmp_path, monkeypatch
     check = meta["fp16_check"]
     assert meta["storage_dtype"] == "float16"
     assert abs(check["fp32_test_acc"] - check["fp16_test_acc"]) <= check["tolerance"]
+    assert "fp32_exact_acc" not in check  # MNIST has no exact subset: one accuracy to check
     with safe_open(str(tmp_path / "checkpoints/kkan_small.mnist.safetensors"), framework="pt") as f:
         dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     params = dict(kanvision.create_model("kkan_small", kan="none").named_parameters())
@@ -189,6 +190,20 @@ def test_ship_fp16_refuses_a_changed_accuracy_and_leaves_no_entry(tmp_path, monk
         kanvision.ship.ship(_fake_run_on(tiny_data, tmp_path / "a"), "mnist", fp16=True)
     assert kanvision.list_pretrained() == []
     assert not (tmp_path / "results").exists()
+
+
+def test_ship_fp16_also_checks_the_exact_test_images(tmp_path, monkeypatch, tiny_data):
+    """A test set with an exact subset (the offline CIFAR-10 copy) states two accuracies: fp16
+    storage that keeps the whole set's but moves the subset's is refused too."""
+    import kanvision.ship
+    import kanvision.training.evaluate
+
+    reports = iter([{"top1": 80.78, "top1_exact": 90.4}, {"top1": 80.78, "top1_exact": 90.3}])
+    monkeypatch.setattr(kanvision.training.evaluate, "evaluate", lambda *args, **kwargs: next(reports))
+    monkeypatch.setenv("KANVISION_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    with pytest.raises(kanvision.KanvisionError, match="exact test images from 90.40% to 90.30%"):
+        kanvision.ship.ship(_fake_run_on(tiny_data, tmp_path / "a"), "mnist", fp16=True)
+    assert kanvision.list_pretrained() == []
 
 
 def test_record_only_copies_the_records_and_ships_no_weights(tmp_path, monkeypatch):
