@@ -42,9 +42,10 @@ def collapse_redraws(log: bytes) -> bytes:
     return b"\n".join(line.rsplit(b"\r", 1)[-1] for line in log.split(b"\n"))
 
 
-# Each accuracy the test reports, and how fp16_check names it in the metadata: the whole test set,
-# and the exact subset where the dataset has a test mask (the offline CIFAR-10 copy).
-_CHECKED_ACCURACIES = {"top1": "test_acc", "top1_exact": "exact_acc"}
+# Each accuracy the test reports: how fp16_check names it in the metadata and in its error. The
+# whole test set, and the exact subset where the dataset has a test mask (the offline CIFAR-10 copy).
+_CHECKED_ACCURACIES = {"top1": ("test_acc", "test accuracy"),
+                       "top1_exact": ("exact_acc", "accuracy on the exact test images")}
 
 
 def fp16_check(run_dir: Path, meta: dict[str, Any], full: Path, half: Path,
@@ -65,12 +66,11 @@ def fp16_check(run_dir: Path, meta: dict[str, Any], full: Path, half: Path,
         for f in (full, half)
     )
     check: dict[str, Any] = {}
-    for key, name in _CHECKED_ACCURACIES.items():
+    for key, (name, what) in _CHECKED_ACCURACIES.items():
         if key not in fp32:
             continue
         check |= {f"fp32_{name}": fp32[key], f"fp16_{name}": fp16[key]}
         if abs(fp32[key] - fp16[key]) > tolerance:
-            what = "test accuracy" if key == "top1" else "accuracy on the exact test images"
             raise KanvisionError(
                 f"fp16 storage moves {meta['model']}'s {what} from {fp32[key]:.2f}% to {fp16[key]:.2f}% "
                 f"(more than {tolerance} points): ship it in fp32 (omit --fp16)"
