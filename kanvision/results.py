@@ -311,6 +311,11 @@ TARGETS = (
 )
 
 
+# Flags (each with its value) of a recorded command that say how a run went, not what it ran:
+# the seed (the loop supplies it), the log folder, the progress bar and the resume checkpoint.
+NOT_REPEATED_FLAGS = ("--seed_everything", "--logging.save_dir", "--trainer.enable_progress_bar", "--ckpt_path")
+
+
 def seeds_loop(command: str | None, seeds: int | Sequence[int] = 3) -> str:
     """The run's train.py command as a loop over seeds, without its seed, log folder, progress
     bar, resume flag (``--ckpt_path``: how a stopped run went on, not what it ran) and environment
@@ -323,7 +328,7 @@ def seeds_loop(command: str | None, seeds: int | Sequence[int] = 3) -> str:
     words, kept = shlex.split(current_command(command)), []
     while words:
         word = words.pop(0)
-        if word in ("--seed_everything", "--logging.save_dir", "--trainer.enable_progress_bar", "--ckpt_path"):
+        if word in NOT_REPEATED_FLAGS:
             words.pop(0)
         elif word == "--data.root" and words and words[0].startswith("/"):
             kept += [word, f"path/to/{Path(words.pop(0)).name}"]
