@@ -26,7 +26,7 @@ SHARED = Path(os.environ.get("KANVISION_DATA", Path(__file__).resolve().parents[
 OFFLINE = SHARED / "cifar-10-offline"
 TOLERANCE = 0.05  # test-accuracy points (the zoo's reproduction tolerance, as for fp16 storage)
 
-CIFAR10_ENTRIES = [n for n in kanvision.list_pretrained() if kanvision.get_pretrained_cfg(n)["dataset"] == "cifar10"]
+CIFAR10_ENTRIES = kanvision.list_pretrained(dataset="cifar10")
 
 
 def test_the_cifar10_entries_are_shipped():

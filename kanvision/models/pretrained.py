@@ -41,9 +41,11 @@ def _entries() -> dict[str, dict[str, Any]]:
     return entries
 
 
-def list_pretrained(pattern: str = "*") -> list[str]:
-    """Names ``<model>.<tag>`` of the shipped weights matching ``pattern``."""
-    return sorted(n for n in _entries() if fnmatch.fnmatch(n, pattern))
+def list_pretrained(pattern: str = "*", dataset: str | None = None) -> list[str]:
+    """Names ``<model>.<tag>`` of the shipped weights matching ``pattern``; ``dataset``: only
+    those trained on that registry dataset (e.g. ``"cifar10"``, whatever the tag says)."""
+    return sorted(n for n, cfg in _entries().items()
+                  if fnmatch.fnmatch(n, pattern) and dataset in (None, cfg.get("dataset")))
 
 
 def _default_in(entries: dict[str, dict[str, Any]], model: str) -> str | None:

@@ -61,7 +61,7 @@ def main() -> None:
     diffs = {name: float(np.mean([np.abs(np.asarray(a, float) - np.asarray(b, float)).mean() for a, b in zip(pil, ims)]))
              for name, ims in versions.items()}
     tensors = {name: torch.stack([to_tensor(im) for im in ims]) for name, ims in versions.items()}
-    entries = sorted(e for e in list_pretrained() if kanvision.get_pretrained_cfg(e)["dataset"] == "cifar10")
+    entries = list_pretrained(dataset="cifar10")
     rows = {}
     for entry in entries:
         model = kanvision.create_model(entry, pretrained=True).eval().float()
