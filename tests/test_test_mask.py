@@ -16,6 +16,7 @@ from data_writers import write_cifar_batches
 
 import kanvision
 from kanvision.data import ImageDataModule
+from kanvision.data.offline import file_md5
 from kanvision.data.test_mask import MASK_FILE
 from kanvision.errors import KanvisionError
 from kanvision.stats import wilson_interval
@@ -190,6 +191,10 @@ def test_training_logs_and_exports_both_numbers_and_evaluate_agrees(tmp_path, ca
     assert values["exact_subset"]["acc@1"] == round(100 * exact, 2)
     assert values["exact_subset"]["ci95_wilson"] == [round(100 * low, 2), round(100 * high, 2)]
     assert values["exact_subset"]["images"] == 12
+    # the mask is named by file and checksum, so the record carries no machine's folders
+    mask_file = next(root.rglob(MASK_FILE))
+    assert values["exact_subset"]["mask"] == MASK_FILE and str(tmp_path) not in json.dumps(meta["metrics"])
+    assert values["exact_subset"]["mask_md5"] == file_md5(mask_file)
 
     report = evaluate_cli(["--model", "resnet8_cifar", "--checkpoint", summary["weights"],
                            "--data.name", "cifar10", "--data.root", str(root),

@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import EMAWeightAveraging, LearningRateMonitor,
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from kanvision.data import ImageDataModule
+from kanvision.data.offline import file_md5
 from kanvision.errors import KanvisionError
 from kanvision.inspect.callback import InspectCallback, InspectOptions
 from kanvision.models import twin_arguments
@@ -172,15 +173,18 @@ def run_speed(run_dir: Path) -> dict[str, float]:
 
 def exact_subset(results: dict[str, float], data: Any) -> dict[str, Any] | None:
     """The test accuracy on the images ``data.test_mask`` marks, in % with its Wilson 95%
-    interval, from the metrics ``trainer.test`` returned; None without a mask."""
+    interval, from the metrics ``trainer.test`` returned; None without a mask. The mask is named
+    by its file name and md5, not its path, so a record does not carry one machine's folders."""
     if "test/acc_exact" not in results:
         return None
+    mask = data.test_mask_path()
     return {
         "acc@1": round(100 * results["test/acc_exact"], 2),
         "ci95_wilson": [round(100 * results[f"test/acc_exact_ci95_{end}"], 2) for end in ("low", "high")],
         "images": int(results["test/exact_images"]),
         "test_set": data.test_set_description(),
-        "mask": str(data.test_mask_path()),
+        "mask": mask.name,
+        "mask_md5": file_md5(mask),
     }
 
 
