@@ -14,6 +14,7 @@ from kanvision.errors import CheckpointError
 
 RUN_DIR_ENV = "KANVISION_RUN_DIR"  # lets DDP worker processes share rank 0's run directory
 _IDENTITY_KEYS = ("model", "kan", "num_classes", "in_chans")
+LAST_CHECKPOINTS = "version_*/checkpoints/last*.ckpt"  # last.ckpt, last-v1.ckpt (see find_resume)
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,16 @@ def check_fits(resume: ResumePoint, module: nn.Module, hparams: dict) -> None:
 
 
 def find_resume(ckpt_path: str | None, runs_parent: Path) -> ResumePoint | None:
-    """Where ``--ckpt_path`` resumes from: ``last`` is the newest ``last.ckpt`` under
-    ``runs_parent`` (``<save_dir>/<dataset>-<model>-<kan>``); a path is used as given."""
+    """Where ``--ckpt_path`` resumes from: ``last`` is the newest last checkpoint under
+    ``runs_parent`` (``<save_dir>/<dataset>-<model>-<kan>``); a path is used as given.
+
+    A run keeps two: the every-N-steps checkpoint and the end-of-epoch one, which Lightning names
+    ``last.ckpt`` and ``last-v1.ckpt`` (whichever callback saved first has the plain name). The
+    newer of them is where the run stopped, as Lightning's own ``ckpt_path="last"`` picks it."""
     if ckpt_path is None:
         return None
     if ckpt_path == "last":
-        found = sorted(runs_parent.glob("version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+        found = sorted(runs_parent.glob(LAST_CHECKPOINTS), key=lambda p: p.stat().st_mtime)
         if not found:
             raise CheckpointError(
                 f"--ckpt_path last: no last.ckpt under '{runs_parent}': pass the path of a checkpoint, "
