@@ -41,3 +41,23 @@ def test_no_last_checkpoint_is_one_line_error(tmp_path):
     save(tmp_path / "version_0" / "checkpoints" / "best-00.ckpt", 1, 1_000)
     with pytest.raises(CheckpointError, match="no last.ckpt under"):
         find_resume("last", tmp_path)
+
+
+def test_a_newest_checkpoint_cut_short_falls_back_to_the_one_before(tmp_path):
+    # a process killed while writing its checkpoint leaves a truncated newest file
+    checkpoints = tmp_path / "version_0" / "checkpoints"
+    save(checkpoints / "last-v1.ckpt", 352, 1_352)
+    save(checkpoints / "last.ckpt", 400, 1_400)
+    whole = (checkpoints / "last.ckpt").read_bytes()
+    (checkpoints / "last.ckpt").write_bytes(whole[: len(whole) // 2])
+    os.utime(checkpoints / "last.ckpt", (1_400, 1_400))
+    with pytest.warns(UserWarning, match="is corrupt .* resuming from the one before it"):
+        resume = find_resume("last", tmp_path)
+    assert resume.path.name == "last-v1.ckpt" and resume.global_step == 352
+
+
+def test_every_last_checkpoint_corrupt_is_one_line_error(tmp_path):
+    (tmp_path / "version_0" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "version_0" / "checkpoints" / "last.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="is corrupt or not a PyTorch checkpoint"):
+        find_resume("last", tmp_path)

@@ -4,6 +4,7 @@ before anything is written."""
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,18 +85,29 @@ def find_resume(ckpt_path: str | None, runs_parent: Path) -> ResumePoint | None:
 
     A run keeps two: the every-N-steps checkpoint and the end-of-epoch one, which Lightning names
     ``last.ckpt`` and ``last-v1.ckpt`` (whichever callback saved first has the plain name). The
-    newer of them is where the run stopped, as Lightning's own ``ckpt_path="last"`` picks it."""
+    newer of them is where the run stopped, as Lightning's own ``ckpt_path="last"`` picks it.
+    A process killed while writing it can leave the newest one cut short: then the one before it
+    is used, with a warning, so the run loses at most one checkpoint's steps rather than stopping."""
     if ckpt_path is None:
         return None
-    if ckpt_path == "last":
-        found = sorted(runs_parent.glob(LAST_CHECKPOINTS), key=lambda p: p.stat().st_mtime)
-        if not found:
-            raise CheckpointError(
-                f"--ckpt_path last: no last.ckpt under '{runs_parent}': pass the path of a checkpoint, "
-                "or check logging.save_dir and the model/data of the config"
-            )
-        path = found[-1]
-    else:
+    if ckpt_path != "last":
         path = Path(ckpt_path)
-    ckpt = load_lightning_checkpoint(path)
-    return ResumePoint(path, _run_dir_of(path), int(ckpt.get("global_step", 0)), ckpt)
+        ckpt = load_lightning_checkpoint(path)
+        return ResumePoint(path, _run_dir_of(path), int(ckpt.get("global_step", 0)), ckpt)
+    found = sorted(runs_parent.glob(LAST_CHECKPOINTS), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not found:
+        raise CheckpointError(
+            f"--ckpt_path last: no last.ckpt under '{runs_parent}': pass the path of a checkpoint, "
+            "or check logging.save_dir and the model/data of the config"
+        )
+    first_error: CheckpointError | None = None
+    for path in found:
+        try:
+            ckpt = load_lightning_checkpoint(path)
+        except CheckpointError as error:
+            first_error = first_error or error
+            continue
+        if first_error is not None:
+            warnings.warn(f"{first_error} -- resuming from the one before it, '{path}'", stacklevel=2)
+        return ResumePoint(path, _run_dir_of(path), int(ckpt.get("global_step", 0)), ckpt)
+    raise first_error
