@@ -90,10 +90,15 @@ def find_resume(ckpt_path: str | None, runs_parent: Path) -> ResumePoint | None:
     is used, with a warning, so the run loses at most one checkpoint's steps rather than stopping."""
     if ckpt_path is None:
         return None
-    if ckpt_path != "last":
-        path = Path(ckpt_path)
-        ckpt = load_lightning_checkpoint(path)
-        return ResumePoint(path, _run_dir_of(path), int(ckpt.get("global_step", 0)), ckpt)
+    if ckpt_path == "last":
+        path, ckpt = _newest_last(runs_parent)
+    else:
+        path, ckpt = Path(ckpt_path), load_lightning_checkpoint(ckpt_path)
+    return ResumePoint(path, _run_dir_of(path), int(ckpt.get("global_step", 0)), ckpt)
+
+
+def _newest_last(runs_parent: Path) -> tuple[Path, dict]:
+    """The newest readable last checkpoint under ``runs_parent`` and its contents (see find_resume)."""
     found = sorted(runs_parent.glob(LAST_CHECKPOINTS), key=lambda p: p.stat().st_mtime, reverse=True)
     if not found:
         raise CheckpointError(
@@ -108,6 +113,6 @@ def find_resume(ckpt_path: str | None, runs_parent: Path) -> ResumePoint | None:
             first_error = first_error or error
             continue
         if first_error is not None:
-            warnings.warn(f"{first_error} -- resuming from the one before it, '{path}'", stacklevel=2)
-        return ResumePoint(path, _run_dir_of(path), int(ckpt.get("global_step", 0)), ckpt)
+            warnings.warn(f"{first_error} -- resuming from the one before it, '{path}'", stacklevel=3)
+        return path, ckpt
     raise first_error
