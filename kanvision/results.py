@@ -5,7 +5,8 @@ Every folder under ``results/`` holding a run's ``<model>.json`` (written by tra
 but different seeds (or repeats) are one row: test accuracy as mean +- std over its runs (std
 with n - 1), with the number of runs and of distinct seeds. Each KAN row names its standard twin's result where one was run, and says
 plainly when the twin wins (a gap within the seeds' spread, the larger std of two multi-seed
-rows, is called level). Params and FLOPs (one image, forward) are recomputed from the
+rows, is called level; between two single runs, a gap within the 95% margin of two accuracies on
+the test set's images is). Params and FLOPs (one image, forward) are recomputed from the
 model; time per epoch and images/s come from the runs (``time/*`` in metrics.csv, or wall time /
 epochs for runs that predate them, marked ``~``): the median over the row's runs, with their range
 when the runs differ by more than a quarter (seeds run on different code, or on a machine shared
@@ -40,7 +41,9 @@ from pathlib import Path
 
 import yaml
 
+from kanvision.data.datasets import get_dataset_info, list_datasets
 from kanvision.recipes import current_command
+from kanvision.stats import difference_margin
 from kanvision.tables import format_table
 from kanvision.training.export import model_flops
 
@@ -68,6 +71,7 @@ class Run:
     command: str | None = None
     exact: dict | None = None  # the test mask's subset: acc@1, ci95_wilson, images
     recipe: tuple = ()  # what sets the run's training apart: fine-tuning, extra augmentation; () if nothing
+    test_images: int | None = None  # the size of the test set ``acc`` was measured on, where known
 
     @property
     def options(self) -> dict:
@@ -133,8 +137,14 @@ def read_run(folder: Path) -> Run | None:
         epoch_s=epoch_s if epoch_s is not None else meta["wall_time_s"] / max(meta["epochs"], 1),
         approx_time=epoch_s is None, images_per_s=_median(rows, "time/train_images_per_s"),
         machine=meta.get("machine", "?"), command=meta.get("command"), exact=values.get("exact_subset"),
-        recipe=_recipe(config),
+        recipe=_recipe(config), test_images=_test_images(meta["dataset"]),
     )
+
+
+def _test_images(dataset: str) -> int | None:
+    """The registered dataset's test-set size (the offline CIFAR-10 copy has the official 10,000
+    too), or None for data-dependent sets and names the registry no longer has."""
+    return get_dataset_info(dataset).test_images if dataset in list_datasets() else None
 
 
 EXTRA_AUGMENTATION = (("data", "rand_augment"), ("data", "jpeg_quality"), ("model", "mixup"), ("model", "cutmix"))
@@ -204,19 +214,28 @@ def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
     return min(keys, key=lambda k: (abs(groups[k][0].params - params), -means[k]))
 
 
-def _verdict(kan: list[float], twin: list[float]) -> str:
-    """Who is ahead, KAN or twin; a gap no larger than the seeds' spread (the larger std of the
-    two rows that have several seeds) is called level, not a win."""
-    spread = max((statistics.stdev(accs) for accs in (kan, twin) if len(accs) > 1), default=0.0)
+def _verdict(kan: list[float], twin: list[float], test_images: int | None = None) -> str:
+    """Who is ahead, KAN or twin, or level when the gap is within the noise: the seeds' spread
+    (the larger std of the two rows that have several seeds), or, when neither row has several
+    seeds, the 95% margin of the difference of two accuracies measured on ``test_images`` images
+    (``stats.difference_margin``; a single run each says nothing of the seeds' spread)."""
     gap = statistics.mean(twin) - statistics.mean(kan)
-    if abs(gap) <= spread:
-        return "level (within the seeds' spread)" if spread else "tie"
+    spread = max((statistics.stdev(accs) for accs in (kan, twin) if len(accs) > 1), default=0.0)
+    if spread:
+        if abs(gap) <= spread:
+            return "level (within the seeds' spread)"
+    elif test_images:
+        margin = 100 * difference_margin(statistics.mean(kan) / 100, statistics.mean(twin) / 100, test_images)
+        if abs(gap) <= margin:
+            return f"level (within the test set's 95% margin, {margin:.2f})"
+    elif gap == 0:
+        return "tie"
     return "**twin wins**" if gap > 0 else "KAN wins"
 
 
 def _versus(groups: dict, means: dict, key: tuple, matched: bool) -> str:
     twin = _twin(groups, means, key, matched)
-    who = _verdict([r.acc for r in groups[key]], [r.acc for r in groups[twin]])
+    who = _verdict([r.acc for r in groups[key]], [r.acc for r in groups[twin]], groups[key][0].test_images)
     kind = "matched twin" if matched else "standard twin"
     return f"{kind} {means[twin]:.2f} ({groups[twin][0].params:,} params): {who}"
 
@@ -357,7 +376,7 @@ def target_table(runs: list[Run], targets: tuple[Target, ...] = TARGETS) -> list
         versus = "-"
         if twin:
             twin_accs = [r.acc for r in groups[twin]]
-            who = _verdict(accs, twin_accs)
+            who = _verdict(accs, twin_accs, group[0].test_images)
             versus = f"{_acc(twin_accs)} ({len(twin_accs)} seed{'s' * (len(twin_accs) > 1)}, {groups[twin][0].params:,} params): {who}"
         exact = _exact(group)
         shown = f"{_acc(accs)} ({len(accs)} seed{'s' * (len(accs) > 1)}){exact}"

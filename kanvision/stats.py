@@ -19,3 +19,15 @@ def wilson_interval(correct: int, total: int, z: float = Z95) -> tuple[float, fl
     centre = (p + z2n / 2) / (1 + z2n)
     half = z * math.sqrt(p * (1 - p) / total + z2n / (4 * total)) / (1 + z2n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def difference_margin(p: float, q: float, total: int, z: float = Z95) -> float:
+    """Half-width of the 95% interval of ``p - q``, two accuracies (fractions) each measured on
+    ``total`` test images, treated as independent samples.
+
+    Two models scored on the same images disagree on fewer images than independent samples
+    would, so this margin is on the wide side; without the per-image predictions it is the
+    honest bound for calling a single run of each model ahead of the other."""
+    if total <= 0 or not (0 <= p <= 1 and 0 <= q <= 1):
+        raise ValueError(f"need accuracies in [0, 1] and total > 0, got {p}, {q} on {total}")
+    return z * math.sqrt((p * (1 - p) + q * (1 - q)) / total)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import lzma
+import os
 import pickle
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +24,7 @@ from torchvision import transforms as T
 from torchvision.datasets import CIFAR10
 
 from kanvision.data import ImageDataModule, list_datasets
+from kanvision.data.datasets import get_dataset_info
 from kanvision.data.sources import FakeDataOptions
 from kanvision.errors import DataIntegrityError, DatasetNotFoundError, KanvisionError
 
@@ -286,3 +290,28 @@ def test_training_loader_resumes_mid_epoch_in_the_same_order(tmp_path):
     assert labels(resumed) == rest
     torch.manual_seed(1)
     assert labels(dm.train_dataloader()) != seen + rest, "without the state the order differs"
+
+
+SHARED = Path(os.environ.get("KANVISION_DATA", Path(__file__).resolve().parents[2] / "shared/datasets"))
+
+
+def _real_test_size(name: str) -> int | None:
+    """The number of test images in the real files under SHARED, read from their headers; None when absent."""
+    if name in ("mnist", "fashion_mnist"):
+        labels = SHARED / {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}[name] / "raw/t10k-labels-idx1-ubyte.gz"
+        if labels.is_file():
+            with gzip.open(labels) as f:
+                return int.from_bytes(f.read(8)[4:], "big")  # IDX header: magic, then the item count
+    mask = SHARED / "cifar-10-offline/test_is_exact.npy"
+    if name == "cifar10" and mask.is_file():
+        return len(np.load(mask))  # one flag per test image
+    return None
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist", "cifar10"])
+def test_registered_test_set_size_matches_the_real_files(name):
+    """The results table's sampling margin uses ``test_images``: it must be the files' true count."""
+    size = _real_test_size(name)
+    if size is None:
+        pytest.skip(f"the real {name} files are not under {SHARED} (set KANVISION_DATA)")
+    assert get_dataset_info(name).test_images == size

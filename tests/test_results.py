@@ -24,10 +24,10 @@ from kanvision.results import (
 
 
 def write_run(folder: Path, kan: str, acc: float, seed: int, args: dict | None = None, params: int = 1000,
-              machine: str = "test", images_per_s: int = 6000) -> None:
+              machine: str = "test", images_per_s: int = 6000, dataset: str = "fashion_mnist") -> None:
     folder.mkdir(parents=True)
     meta = {"model": "kkan_small", "kan": kan, "args": {"kan": kan, **(args or {})}, "num_params": params,
-            "input_size": [1, 28, 28], "dataset": "fashion_mnist", "metrics": {"FashionMNIST": {"acc@1": acc}},
+            "input_size": [1, 28, 28], "dataset": dataset, "metrics": {"FashionMNIST": {"acc@1": acc}},
             "epochs": 10, "wall_time_s": 100.0, "seed": seed, "machine": machine,
             "command": f"KANVISION_DATA=/data python train.py --config c.yaml --seed_everything {seed} --logging.save_dir runs/x"}
     (folder / "kkan_small.json").write_text(json.dumps(meta))
@@ -89,6 +89,23 @@ def test_each_kan_row_meets_the_twin_matched_to_its_own_size(tmp_path):
     rows = {r[2]: r[11] for r in table(collect(tmp_path))}
     assert rows["bspline"] == "matched twin 92.00 (990 params): **twin wins**"
     assert rows["gram"] == "matched twin 88.00 (505 params): KAN wins"
+
+
+@pytest.mark.parametrize(("twin_acc", "dataset", "verdict"), [
+    # one run each on Fashion-MNIST's 10,000 test images: the 95% margin of the gap is about 0.8 points
+    (90.5, "fashion_mnist", "level (within the test set's 95% margin, 0.82)"),
+    (89.2, "fashion_mnist", "level (within the test set's 95% margin, 0.85)"),
+    (91.0, "fashion_mnist", "**twin wins**"),
+    (88.9, "fashion_mnist", "KAN wins"),
+    # a test set of unknown size (data-dependent): no margin to apply, any gap decides
+    (90.5, "imagefolder", "**twin wins**"),
+    (90.0, "imagefolder", "tie"),
+])
+def test_single_runs_within_the_test_sets_sampling_margin_are_level(tmp_path, twin_acc, dataset, verdict):
+    write_run(tmp_path / "kan", "bspline", 90.0, 0, dataset=dataset)
+    write_run(tmp_path / "twin", "none", twin_acc, 0, dataset=dataset)
+    (kan,) = (r for r in table(collect(tmp_path)) if r[2] == "bspline")
+    assert kan[11] == f"standard twin {twin_acc:.2f} (1,000 params): {verdict}"
 
 
 def test_target_rows_pick_the_best_kan_within_budget_and_say_if_met(tmp_path):

@@ -19,7 +19,7 @@ from kanvision.data import ImageDataModule
 from kanvision.data.offline import file_md5
 from kanvision.data.test_mask import MASK_FILE
 from kanvision.errors import KanvisionError
-from kanvision.stats import wilson_interval
+from kanvision.stats import difference_margin, wilson_interval
 from kanvision.training.cli import run
 from kanvision.training.evaluate import evaluate
 from kanvision.training.evaluate import run as evaluate_cli
@@ -69,6 +69,15 @@ def test_wilson_interval_is_about_three_points_wide_at_1000_images():
     assert low < 0.9 < high and high - low == pytest.approx(0.0372, abs=5e-4)
     with pytest.raises(ValueError):
         wilson_interval(3, 0)
+
+
+def test_difference_margin_is_the_normal_interval_of_two_independent_accuracies():
+    # 1.96 * sqrt((0.9 * 0.1 + 0.8 * 0.2) / 10,000) = 0.0098
+    assert difference_margin(0.9, 0.8, 10_000) == pytest.approx(0.0098, abs=1e-4)
+    assert difference_margin(0.9, 0.8, 1_000) == pytest.approx(0.0098 * 10 ** 0.5, abs=1e-4)
+    assert difference_margin(1.0, 1.0, 100) == 0.0
+    with pytest.raises(ValueError, match="total > 0"):
+        difference_margin(0.9, 0.8, 0)
 
 
 def test_without_a_mask_the_test_split_yields_pairs(tmp_path):

@@ -39,6 +39,7 @@ class DatasetInfo:
     source: sources.DatasetSource = sources.IDX_FILES
     preprocess: transforms.Preprocess = transforms.DIGITS
     default_val_size: int = 5000
+    test_images: int | None = None  # the official test split's size; None where the data decides
 
 
 _DATASETS: dict[str, DatasetInfo] = {}
@@ -62,7 +63,7 @@ def get_dataset_info(name: str) -> DatasetInfo:
     return _DATASETS[key]
 
 
-_GRAY_28 = {"num_classes": 10, "in_chans": 1, "input_size": (1, 28, 28)}
+_GRAY_28 = {"num_classes": 10, "in_chans": 1, "input_size": (1, 28, 28), "test_images": 10_000}
 register_dataset(DatasetInfo("mnist", datasets.MNIST, "MNIST", **_GRAY_28,
                              mean=(0.1307,), std=(0.3081,)))
 register_dataset(DatasetInfo("fashion_mnist", datasets.FashionMNIST, "FashionMNIST", **_GRAY_28,
@@ -72,17 +73,17 @@ register_dataset(DatasetInfo("kmnist", datasets.KMNIST, "KMNIST", **_GRAY_28,
 register_dataset(DatasetInfo(
     "cifar10", datasets.CIFAR10, "CIFAR10", 10, 3, (3, 32, 32),
     mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616),
-    source=sources.PICKLED_BATCHES, preprocess=transforms.OBJECTS_32,
+    source=sources.PICKLED_BATCHES, preprocess=transforms.OBJECTS_32, test_images=10_000,
 ))
 register_dataset(DatasetInfo(
     "cifar100", datasets.CIFAR100, "CIFAR100", 100, 3, (3, 32, 32),
     mean=(0.5071, 0.4865, 0.4409), std=(0.2673, 0.2564, 0.2762),
-    source=sources.PICKLED_BATCHES, preprocess=transforms.OBJECTS_32,
+    source=sources.PICKLED_BATCHES, preprocess=transforms.OBJECTS_32, test_images=10_000,
 ))
 register_dataset(DatasetInfo(
     "svhn", datasets.SVHN, "SVHN", 10, 3, (3, 32, 32),
     mean=(0.4377, 0.4438, 0.4728), std=(0.1980, 0.2010, 0.1970),
-    source=sources.MAT_FILES, preprocess=transforms.DIGITS_32,
+    source=sources.MAT_FILES, preprocess=transforms.DIGITS_32, test_images=26_032,
 ))
 # num_classes / input_size of the two below are completed from the data and options
 register_dataset(DatasetInfo(
