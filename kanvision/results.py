@@ -139,7 +139,7 @@ def read_run(folder: Path) -> Run | None:
         epoch_s=epoch_s if epoch_s is not None else meta["wall_time_s"] / max(meta["epochs"], 1),
         approx_time=epoch_s is None, images_per_s=_median(rows, "time/train_images_per_s"),
         machine=meta.get("machine", "?"), command=meta.get("command"), exact=values.get("exact_subset"),
-        recipe=_recipe(config), test_images=_test_images(meta["dataset"]),
+        recipe=_recipe(config), test_images=values.get("images") or _test_images(meta["dataset"]),
     )
 
 
@@ -151,8 +151,9 @@ def _flops(model: str, args: str, input_size: tuple[int, ...]) -> int:
 
 
 def _test_images(dataset: str) -> int | None:
-    """The registered dataset's test-set size (the offline CIFAR-10 copy has the official 10,000
-    too), or None for data-dependent sets and names the registry no longer has."""
+    """For records that predate their ``images`` count: the registered dataset's test-set size
+    (the offline CIFAR-10 copy has the official 10,000 too), or None for data-dependent sets and
+    names the registry no longer has."""
     return get_dataset_info(dataset).test_images if dataset in list_datasets() else None
 
 

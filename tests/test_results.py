@@ -108,6 +108,19 @@ def test_single_runs_within_the_test_sets_sampling_margin_are_level(tmp_path, tw
     assert kan[11] == f"standard twin {twin_acc:.2f} (1,000 params): {verdict}"
 
 
+def test_a_records_own_test_image_count_sets_the_margin(tmp_path):
+    # an image folder's test set has no registered size; the records say they had 2,000 images,
+    # so the margin is sqrt(5) times the 10,000-image one: 1.84 points at 90% against 90.5%
+    for name, kan, acc in (("kan", "bspline", 90.0), ("twin", "none", 90.5)):
+        write_run(tmp_path / name, kan, acc, 0, dataset="imagefolder")
+        meta_file = tmp_path / name / "kkan_small.json"
+        meta = json.loads(meta_file.read_text())
+        meta["metrics"]["FashionMNIST"]["images"] = 2000
+        meta_file.write_text(json.dumps(meta))
+    (kan,) = (r for r in table(collect(tmp_path)) if r[2] == "bspline")
+    assert kan[11] == "standard twin 90.50 (1,000 params): level (within the test set's 95% margin, 1.84)"
+
+
 def test_target_rows_pick_the_best_kan_within_budget_and_say_if_met(tmp_path):
     for seed, acc in enumerate((90.0, 91.0, 92.0)):
         write_run(tmp_path / f"small-s{seed}", "bspline", acc, seed, params=9_000)

@@ -189,6 +189,7 @@ def test_training_logs_and_exports_both_numbers_and_evaluate_agrees(tmp_path, ca
     acc, exact = float(row["test/acc"]), float(row["test/acc_exact"])
     low, high = float(row["test/acc_exact_ci95_low"]), float(row["test/acc_exact_ci95_high"])
     assert float(row["test/exact_images"]) == 12 and low <= exact <= high
+    assert float(row["test/images"]) == 40  # the whole test set, the results' sampling margin's n
     assert (low, high) == pytest.approx(wilson_interval(round(12 * exact), 12))
     assert summary["test_acc_exact"] == pytest.approx(exact, abs=1e-4)
     out = capsys.readouterr().out
@@ -197,6 +198,7 @@ def test_training_logs_and_exports_both_numbers_and_evaluate_agrees(tmp_path, ca
     meta = json.loads((run_dir / "resnet8_cifar.json").read_text())
     (split, values), = meta["metrics"].items()
     assert split == "CIFAR10 (unverified copy)" and values["acc@1"] == round(100 * acc, 2)
+    assert values["images"] == 40
     assert values["exact_subset"]["acc@1"] == round(100 * exact, 2)
     assert values["exact_subset"]["ci95_wilson"] == [round(100 * low, 2), round(100 * high, 2)]
     assert values["exact_subset"]["images"] == 12
@@ -221,4 +223,4 @@ def test_official_files_without_a_mask_give_one_number(tmp_path):
     assert "test/acc" in header and not [h for h in header if "exact" in h]
     meta = json.loads((run_dir / "resnet8_cifar.json").read_text())
     (values,) = meta["metrics"].values()
-    assert set(values) == {"acc@1"} and summary["test_acc_exact"] is None
+    assert set(values) == {"acc@1", "images"} and summary["test_acc_exact"] is None

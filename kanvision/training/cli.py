@@ -234,6 +234,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
     best = cli.checkpoint.best_model_path or None
     results = trainer.test(model, datamodule=data, ckpt_path=best, weights_only=False)
     test_acc = results[0].get("test/acc") if results else None
+    test_images = int(results[0]["test/images"]) if results and "test/images" in results[0] else None
     exact = exact_subset(results[0] if results else {}, data)
     weights = None
     if not trainer.fast_dev_run and trainer.is_global_zero:
@@ -247,6 +248,7 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
             accelerator=type(trainer.accelerator).__name__.lower().removesuffix("accelerator"),
             data_verified=getattr(data, "verify_integrity", True),
             exact=exact,
+            test_images=test_images,
             extra={
                 "best_checkpoint": Path(best).name if best else None,
                 "seed": cli.config.get("seed_everything"),

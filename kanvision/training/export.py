@@ -68,6 +68,7 @@ def export_run(
     accelerator: str,
     data_verified: bool = True,
     exact: dict[str, Any] | None = None,
+    test_images: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``<run_dir>/<model>.safetensors`` and ``<model>.json`` (the pretrained metadata).
@@ -75,11 +76,13 @@ def export_run(
     With ``data_verified=False`` (md5 check skipped, e.g. the re-built offline CIFAR-10) the
     accuracy is filed under ``"<dataset> (unverified copy)"``, never as the official one.
     ``exact`` (a test mask's subset: ``acc@1``, ``ci95_wilson``, ``images``, ...) is filed next to
-    it as ``exact_subset``."""
+    it as ``exact_subset``, and ``test_images``, the number of images the accuracy was measured on,
+    as ``images``."""
     split = data.folder if data_verified else f"{data.folder} (unverified copy)"
     metrics: dict[str, Any] = {}
     if test_acc is not None:
-        metrics[split] = {"acc@1": round(100 * test_acc, 2), **({"exact_subset": exact} if exact else {})}
+        metrics[split] = {"acc@1": round(100 * test_acc, 2), **({"images": test_images} if test_images else {}),
+                          **({"exact_subset": exact} if exact else {})}
     run_dir = Path(run_dir)
     name = net.kanvision_cfg["model"]
     weights = save_pretrained(net, run_dir / f"{name}.safetensors")

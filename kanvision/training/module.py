@@ -27,8 +27,9 @@ STAGES = ("train", "val", "test")
 class ImageClassifier(L.LightningModule):
     """Classifier around ``kanvision.create_model(model, kan=kan, **model_kwargs)``.
 
-    Logs ``train/loss``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` and, once at the
-    start of fit, ``params/total``, ``params/trainable`` and ``params/kan``. When the test batches
+    Logs ``train/loss``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc``, the number of test
+    images ``test/images`` (what the accuracy's sampling margin depends on) and, once at the start
+    of fit, ``params/total``, ``params/trainable`` and ``params/kan``. When the test batches
     carry a mask (``data.test_mask``, e.g. the offline CIFAR-10 copy's exact images), it also logs
     ``test/acc_exact`` on the marked images, its Wilson 95% interval ``test/acc_exact_ci95_low`` /
     ``_high`` and their number ``test/exact_images``.
@@ -106,6 +107,7 @@ class ImageClassifier(L.LightningModule):
         )
         # correct / seen among the marked test images (summed over devices, then one interval)
         self.exact_correct, self.exact_seen = SumMetric(), SumMetric()
+        self.test_seen = SumMetric()  # test images, summed over devices
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -130,6 +132,8 @@ class ImageClassifier(L.LightningModule):
         on_step = stage == "train"
         self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=not on_step, prog_bar=True)
         self.log(f"{stage}/acc", metric, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        if stage == "test":
+            self.test_seen.update(y.numel())
         if marked:
             hits = logits.argmax(dim=1) == y
             self.exact_correct.update(hits[marked[0]].sum())
@@ -160,7 +164,11 @@ class ImageClassifier(L.LightningModule):
         self._step(batch, "test")
 
     def on_test_epoch_end(self) -> None:
-        """The accuracy on the marked test images and its Wilson 95% interval, when marked."""
+        """The number of test images; the accuracy on the marked ones and its Wilson 95%
+        interval, when marked."""
+        if self.test_seen.update_called:
+            self.log("test/images", float(self.test_seen.compute()))
+            self.test_seen.reset()
         if not self.exact_seen.update_called:
             return
         correct, seen = int(self.exact_correct.compute()), int(self.exact_seen.compute())
