@@ -163,6 +163,8 @@ def test_evaluate_reports_the_marked_images_alone_with_their_interval(tmp_path):
     with torch.no_grad():
         hits = (model(images).argmax(1) == labels).numpy()
     assert report["top1"] == pytest.approx(100 * hits.mean(), abs=1e-3)
+    low, high = (100 * v for v in wilson_interval(int(hits.sum()), N_TEST))
+    assert report["top1_ci95_wilson"] == [round(low, 2), round(high, 2)] and report["images"] == N_TEST
     assert report["exact_images"] == 12
     assert report["top1_exact"] == pytest.approx(100 * hits[mask].mean(), abs=1e-3)
     low, high = (100 * v for v in wilson_interval(int(hits[mask].sum()), 12))
