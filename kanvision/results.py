@@ -227,8 +227,8 @@ def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
 def _verdict(kan: list[float], twin: list[float], test_images: int | None = None) -> str:
     """Who is ahead, KAN or twin, or level when the gap is within the noise: the seeds' spread
     (the larger std of the two rows that have several seeds), or, when there is no spread to go
-    by (a single run each), the 95% margin of the difference of two accuracies measured on ``test_images`` images
-    (``stats.difference_margin``; a single run each says nothing of the seeds' spread)."""
+    by (a single run each), the 95% margin of the difference of two accuracies measured on
+    ``test_images`` images (``stats.difference_margin``)."""
     gap = statistics.mean(twin) - statistics.mean(kan)
     spread = max((statistics.stdev(accs) for accs in (kan, twin) if len(accs) > 1), default=0.0)
     if spread:

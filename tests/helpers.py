@@ -10,6 +10,9 @@ import numpy as np
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
+# the real datasets (MNIST, Fashion-MNIST, the offline CIFAR-10 copy) beside the checkout, or $KANVISION_DATA
+SHARED_DATASETS = Path(os.environ.get("KANVISION_DATA", Path(__file__).resolve().parents[2] / "shared/datasets"))
+
 
 def write_idx(path: Path, array: np.ndarray) -> None:
     """Write ``array`` (uint8) as an IDX file, the format of MNIST's raw files."""

@@ -11,18 +11,15 @@ and the exact subset's.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
-from helpers import shipped_weights
+from helpers import SHARED_DATASETS, shipped_weights
 
 import kanvision
 from kanvision.data import ImageDataModule
 from kanvision.training.evaluate import evaluate
 
-SHARED = Path(os.environ.get("KANVISION_DATA", Path(__file__).resolve().parents[2] / "shared/datasets"))
+SHARED = SHARED_DATASETS
 OFFLINE = SHARED / "cifar-10-offline"
 TOLERANCE = 0.05  # test-accuracy points (the zoo's reproduction tolerance, as for fp16 storage)
 

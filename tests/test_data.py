@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gzip
 import lzma
-import os
 import pickle
 import stat
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ from data_writers import (
     write_image_folder,
     write_svhn,
 )
+from helpers import SHARED_DATASETS
 from PIL import Image
 from torchvision import transforms as T
 from torchvision.datasets import CIFAR10
@@ -292,7 +291,7 @@ def test_training_loader_resumes_mid_epoch_in_the_same_order(tmp_path):
     assert labels(dm.train_dataloader()) != seen + rest, "without the state the order differs"
 
 
-SHARED = Path(os.environ.get("KANVISION_DATA", Path(__file__).resolve().parents[2] / "shared/datasets"))
+SHARED = SHARED_DATASETS
 
 
 def _real_test_size(name: str) -> int | None:

@@ -6,19 +6,16 @@ training code, the way a user without kanvision's trainer would check the number
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
-from helpers import shipped_weights
+from helpers import SHARED_DATASETS, shipped_weights
 from torchvision import transforms
 
 import kanvision
 from kanvision.data import get_dataset_info
 from kanvision.data.offline import resolve_root
 
-SHARED = Path(os.environ.get("KANVISION_DATA", Path(__file__).resolve().parents[2] / "shared/datasets"))
+SHARED = SHARED_DATASETS
 
 
 @pytest.mark.slow
