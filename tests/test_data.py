@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import lzma
+import os
 import pickle
 import stat
 
@@ -172,6 +173,38 @@ def test_xz_copy_in_read_only_folder_is_decompressed_into_cache(tmp_path):
         assert list((tmp_path / "cache").rglob("cifar-10-batches-py/data_batch_5"))
     finally:
         shared.chmod(stat.S_IRWXU)
+
+
+def _unpack_after(barrier, root: str) -> None:
+    from kanvision.data.offline import decompress_xz
+
+    barrier.wait()
+    decompress_xz(root, "", ["big.bin", "small.bin"])
+
+
+def test_runs_started_together_unpack_the_same_xz_copy_without_clashing(tmp_path, monkeypatch):
+    """Two seeds launched side by side both unpack a fresh cache: neither may fail or leave a
+    file mixed from both writers."""
+    import multiprocessing
+
+    from kanvision.data.offline import cached_root_for
+
+    monkeypatch.setenv("KANVISION_CACHE", str(tmp_path / "cache"))
+    payload = os.urandom(1 << 20) * 24  # 24 MB: long enough for the two writers to overlap
+    (tmp_path / "big.bin.xz").write_bytes(lzma.compress(payload, preset=0))
+    (tmp_path / "small.bin").write_bytes(b"plain")
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(2)
+    workers = [context.Process(target=_unpack_after, args=(barrier, str(tmp_path))) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    unpacked = cached_root_for(tmp_path)
+    assert (unpacked / "big.bin").read_bytes() == payload
+    assert (unpacked / "small.bin").read_bytes() == b"plain"
+    assert not list(unpacked.glob("*.partial"))
 
 
 def step_types(dm: ImageDataModule, train: bool) -> list[type]:

@@ -12,6 +12,7 @@ folder (such as a shared copy); then we link the archives into a writable cache 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import lzma
 import os
@@ -68,7 +69,8 @@ def resolve_root(root: str | os.PathLike, tv_class: type[datasets.VisionDataset]
     for archive in archives:
         link = cached_raw / archive.name
         if not link.exists():
-            link.symlink_to(archive)
+            with contextlib.suppress(FileExistsError):  # another process linked it first
+                link.symlink_to(archive)
     return cached_root
 
 
@@ -97,12 +99,15 @@ def decompress_xz(root: str | os.PathLike, folder: str, names: list[str]) -> Pat
         if dest.exists():
             continue
         if source.suffix == ".xz":
-            partial = dest.with_name(dest.name + ".partial")
+            # each process unpacks into its own partial file, so runs started together (seeds
+            # side by side) never write one file at once; the last rename wins with equal bytes
+            partial = dest.with_name(f"{dest.name}.{os.getpid()}.partial")
             with lzma.open(source) as src, open(partial, "wb") as out:
                 shutil.copyfileobj(src, out, 1 << 20)
             os.replace(partial, dest)  # a complete file or none, even if interrupted
         else:
-            dest.symlink_to(source)
+            with contextlib.suppress(FileExistsError):  # another process linked it first
+                dest.symlink_to(source)
     return cached_root
 
 
