@@ -204,3 +204,27 @@ def test_regularization_weight_trains_through_cli(tiny_data, tmp_path):
                             "--logging.wandb", "false"))
     rows = read_metrics(Path(summary["run_dir"]))
     assert any(r.get("train/reg") for r in rows)
+
+
+@pytest.mark.parametrize("kan", ["gram", "none"])
+def test_channels_last_module_computes_what_the_contiguous_one_does(kan):
+    from kanvision.training.module import ImageClassifier
+
+    torch.manual_seed(0)
+    plain = ImageClassifier("resnet8_cifar", kan=kan, in_chans=3).eval()
+    fast = ImageClassifier("resnet8_cifar", kan=kan, in_chans=3, channels_last=True).eval()
+    fast.load_state_dict(plain.state_dict())
+    conv_weights = [p for p in fast.net.parameters() if p.dim() == 4]
+    assert conv_weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in conv_weights)
+    x = torch.randn(4, 3, 32, 32)
+    torch.testing.assert_close(fast(x), plain(x), rtol=1e-4, atol=1e-5)
+
+
+def test_bf16_channels_last_epoch_exports_contiguous_weights_that_load(tiny_data, tmp_path):
+    summary = run(tiny_args(ROOT / "configs/mnist/kan_convnet.yaml", tiny_data, tmp_path,
+                            "--model.channels_last", "true", "--trainer.precision", "bf16-mixed",
+                            "--trainer.max_epochs", "1", "--logging.wandb", "false"))
+    assert summary["test_acc"] is not None
+    model = kanvision.create_model("kan_convnet", pretrained=summary["weights"])
+    assert all(p.is_contiguous() for p in model.parameters())
+    assert torch.isfinite(model(torch.randn(2, 1, 28, 28))).all()

@@ -55,6 +55,10 @@ class ImageClassifier(L.LightningModule):
             ``num_classes`` gets a fresh classifier, a different ``in_chans`` an adapted first
             layer; every other weight is loaded.
         freeze: train only the classifier (the rest keeps its pretrained weights).
+        channels_last: keep the network's 4-D weights and its image batches in channels-last
+            memory order (timm's ``--channels-last``). Faster convolutions on CPUs (oneDNN) and
+            on GPUs under mixed precision; the results are the same up to rounding, and saved
+            weights are written in the usual contiguous order.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class ImageClassifier(L.LightningModule):
         reg_entropy: float = 1.0,
         pretrained: str | None = None,
         freeze: bool = False,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -102,6 +107,8 @@ class ImageClassifier(L.LightningModule):
         )
         if freeze:
             freeze_backbone(self.net)
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
         self.metrics = torch.nn.ModuleDict(
             {f"{stage}_acc": MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
         )
@@ -110,6 +117,8 @@ class ImageClassifier(L.LightningModule):
         self.test_seen = SumMetric()  # test images, summed over devices
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.hparams.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
     def param_counts(self) -> dict[str, int]:
