@@ -158,12 +158,14 @@ def _test_images(dataset: str) -> int | None:
 
 
 EXTRA_AUGMENTATION = (("data", "rand_augment"), ("data", "jpeg_quality"), ("model", "mixup"), ("model", "cutmix"))
+FULL_PRECISION = {None, 32, "32", "32-true"}
 
 
 def _recipe(config: dict) -> tuple:
     """What sets a run's training apart, so that a row never mixes it with the plain recipe:
     the weights a fine-tuned run started from and its learning rate, and any augmentation
-    beyond crop and flip (RandAugment, JPEG compression, Mixup, CutMix)."""
+    beyond crop and flip (RandAugment, JPEG compression, Mixup, CutMix), and a numeric precision
+    other than float32 (e.g. ``bf16-mixed``)."""
     config = config or {}
     model = config.get("model") or {}
     recipe = [("pretrained", model["pretrained"]), ("lr", model.get("lr"))] if model.get("pretrained") else []
@@ -171,13 +173,16 @@ def _recipe(config: dict) -> tuple:
         value = (config.get(section) or {}).get(key)
         if value:
             recipe.append((key, tuple(value) if isinstance(value, list) else value))
+    precision = (config.get("trainer") or {}).get("precision")
+    if precision not in FULL_PRECISION:
+        recipe.append(("precision", str(precision)))
     return tuple(recipe)
 
 
-def _augmentation(recipe: tuple) -> tuple:
-    """The extra augmentation of a run's recipe (twins must share it; fine-tuning runs start
-    from their own model's weights, so those differ between twins)."""
-    names = {key for _, key in EXTRA_AUGMENTATION}
+def _shared_recipe(recipe: tuple) -> tuple:
+    """The extra augmentation and the precision of a run's recipe (twins must share them;
+    fine-tuning runs start from their own model's weights, so those differ between twins)."""
+    names = {key for _, key in EXTRA_AUGMENTATION} | {"precision"}
     return tuple(item for item in recipe if item[0] in names)
 
 
@@ -214,7 +219,7 @@ def _twin(groups: dict, means: dict, key: tuple, matched: bool) -> tuple | None:
     equals."""
     width = json.loads(key[4]).get("width_mult")
     keys = [k for k in groups if k[:3] == key[:3] and k[3] == "none" and k[5] == key[5]
-            and _augmentation(k[6]) == _augmentation(key[6])
+            and _shared_recipe(k[6]) == _shared_recipe(key[6])
             and (json.loads(k[4]).get("width_mult") != width) == matched]
     if not keys:
         return None

@@ -250,6 +250,20 @@ def test_runs_with_extra_augmentation_are_rows_of_their_own(tmp_path):
     assert rows["bspline (rand_augment=rand-m9-mstd0.5)"][11] == "-"
 
 
+@pytest.mark.parametrize("precision", [None, 32, "32-true"])
+def test_half_precision_runs_are_rows_of_their_own_and_meet_twins_trained_alike(tmp_path, precision):
+    """A bf16-mixed run is labelled and meets only a bf16-mixed twin; float32 in any spelling
+    (or none given) is the plain recipe."""
+    for name, kan, prec, acc in (("fp32", "bspline", precision, 90.0), ("bf16", "bspline", "bf16-mixed", 90.0),
+                                 ("twin", "none", precision, 92.0), ("twin-bf16", "none", "bf16-mixed", 91.0)):
+        write_run(tmp_path / name, kan, acc, 0)
+        (tmp_path / name / "config.yaml").write_text(json.dumps({"trainer": {"precision": prec}}))
+    rows = {r[2]: r for r in table(collect(tmp_path))}
+    assert set(rows) == {"bspline", "bspline (precision=bf16-mixed)", "none", "none (precision=bf16-mixed)"}
+    assert "standard twin 91.00" in rows["bspline (precision=bf16-mixed)"][11]
+    assert "standard twin 92.00" in rows["bspline"][11]
+
+
 def test_the_standard_twin_of_a_narrowed_kan_model_has_its_width(tmp_path):
     """A KAN model narrowed to fit a budget (width_mult 0.8) meets the plain model at the same
     width as its standard twin, and the widened one as its parameter-matched twin."""
