@@ -1,0 +1,156 @@
+"""Which precision and memory format to train a recipe in, on this machine: a training step of a
+config's KAN model and its twins in float32 and bf16-mixed, NCHW and channels-last.
+
+    python benchmarks/train_step.py --config configs/cifar10/resnet20_kan.yaml
+    python benchmarks/train_step.py --config configs/cifar10/resnet20_kan.yaml --threads 1 --reps 10
+
+The step is the one ``train.py`` runs: the config's model (its ``--twin standard`` / ``matched``
+twins too) at the config's batch size on random images, AdamW, cross-entropy, the forward under
+``torch.autocast(dtype=bfloat16)`` for ``bf16-mixed`` (Lightning's ``--trainer.precision
+bf16-mixed``), model and batch in channels-last order for ``channels_last``
+(``--model.channels_last true``). Each setting is timed after warm-up steps; the median is
+reported with the images/s it gives and its ratio to the float32 NCHW step of the same model,
+measured in the same run. glibc malloc's thresholds are raised as in ``train.py``
+(``kanvision.runtime``).
+
+bf16 is fast only on CPUs with native bf16 arithmetic (AVX512-BF16 or AMX: Intel Xeon since
+Cooper/Sapphire Rapids, AMD Zen 4 and later); elsewhere it is emulated and slower than float32,
+which this benchmark shows rather than assumes. Writes ``benchmarks/results/train-step-<device>-
+<config stem>.md`` and ``.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+
+from kanvision.data import get_dataset_info
+from kanvision.models import count_params, create_model, twin_arguments
+from kanvision.runtime import tune_cpu_allocator
+from kanvision.training.export import machine_description
+
+OUT = Path(__file__).parent / "results"
+SETTINGS = (("32-true", False), ("32-true", True), ("bf16-mixed", False), ("bf16-mixed", True))
+VARIANTS = ("kan", "standard", "matched")
+
+
+def model_arguments(config: dict, variant: str) -> tuple[str, str, dict]:
+    """(model, kan, model_kwargs) of the config's KAN model or one of its twins, as ``--twin``."""
+    section = config["model"]
+    name, kan, kwargs = section["model"], section.get("kan", "bspline"), dict(section.get("model_kwargs") or {})
+    if variant != "kan":
+        kan, kwargs = twin_arguments(name, kan, kwargs, variant)
+    return name, kan, kwargs
+
+
+def time_steps(name: str, kan: str, kwargs: dict, precision: str, channels_last: bool, batch: int,
+               image: tuple[int, int, int], classes: int, device: str, reps: int, warmup: int) -> dict:
+    torch.manual_seed(0)
+    net = create_model(name, kan=kan, num_classes=classes, in_chans=image[0], img_size=image[1], **kwargs)
+    net = net.to(device).train()
+    x = torch.randn(batch, *image, device=device)
+    y = torch.randint(0, classes, (batch,), device=device)
+    if channels_last:
+        net, x = net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    bf16 = precision == "bf16-mixed"
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    start = time.perf_counter()
+    step()  # the first step compiles the KAN expand kernels
+    first = time.perf_counter() - start
+    for _ in range(warmup - 1):
+        step()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {"s_per_step": round(median, 4), "images_per_s": round(batch / median, 1),
+            "range_s": [round(min(times), 4), round(max(times), 4)], "first_step_s": round(first, 2),
+            "params": count_params(net).total}
+
+
+def to_markdown(doc: dict) -> str:
+    head = ["variant", "model", "kan", "params", "precision", "memory format", "s/step", "images/s",
+            "x fp32 NCHW", "step range s"]
+    note = f" {doc['note']}." if doc.get("note") else ""
+    lines = [(f"Machine: {doc['machine']}. Command: `{doc['command']}`. torch {doc['torch']}. "
+              f"Batch {doc['batch']}, {doc['reps']} timed steps after {doc['warmup']} warm-up steps.{note}"), "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in doc["rows"]:
+        lines.append("| " + " | ".join(str(v) for v in (
+            r["variant"], f"`{r['model']}`", r["kan"], f"{r['params']:,}", r["precision"],
+            "channels_last" if r["channels_last"] else "NCHW", r["s_per_step"], f"{r['images_per_s']:,}",
+            r["vs_fp32_nchw"], f"{r['range_s'][0]}-{r['range_s'][1]}")) + " |")
+    lines += ["", ("s/step: median seconds of one training step (forward, backward, AdamW). x fp32 NCHW: "
+                   "that model's float32 NCHW median over this row's (above 1: faster), from the same run.")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, type=Path, help="a train.py config (its model and batch size)")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--note", default="", help="what else ran on the machine, for the record")
+    args = parser.parse_args(argv)
+    if not args.config.is_file():
+        parser.error(f"--config {args.config}: no such file (the configs are under configs/)")
+    if args.warmup < 1:
+        parser.error("--warmup must be at least 1 (the first step compiles)")
+    tune_cpu_allocator()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = yaml.safe_load(args.config.read_text())
+    data = config.get("data") or {}
+    batch = int(data.get("batch_size", 128))
+    info = get_dataset_info(data.get("name", "mnist"))
+    image, classes = tuple(info.input_size), info.num_classes
+    rows = []
+    for variant in args.variants:
+        name, kan, kwargs = model_arguments(config, variant)
+        base = None
+        for precision, channels_last in SETTINGS:
+            row = time_steps(name, kan, kwargs, precision, channels_last, batch, image, classes,
+                             args.device, args.reps, args.warmup)
+            base = base or row["s_per_step"]
+            rows.append({"variant": variant, "model": name, "kan": kan, "model_kwargs": kwargs,
+                         "precision": precision, "channels_last": channels_last, **row,
+                         "vs_fp32_nchw": round(base / row["s_per_step"], 2)})
+            print(variant, precision, "channels_last" if channels_last else "NCHW", row, flush=True)
+    command = "python benchmarks/train_step.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    doc = {"machine": machine_description(args.device), "command": command.strip(), "torch": torch.__version__,
+           "python": platform.python_version(), "batch": batch, "reps": args.reps, "warmup": args.warmup, "note": args.note,
+           "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"train-step-{args.device}-{args.config.parent.name}-{args.config.stem}"
+    stem.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(to_markdown(doc))
+    print(to_markdown(doc))
+
+
+if __name__ == "__main__":
+    main()
