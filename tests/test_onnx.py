@@ -40,9 +40,11 @@ def test_every_basis_family_exports_and_matches_pytorch(kan, tmp_path):
 @pytest.mark.parametrize("kan", ["gram", "chebyshev"])
 def test_depthwise_separable_kan_exports_with_a_dynamic_batch(kan, tmp_path):
     """A pointwise KAN conv after a depthwise one: the traced ``ones_like`` of the polynomial
-    bases once folded to a constant of the example's batch size."""
+    bases once folded to a constant of the example's batch size. Its logits reach about 2 on
+    random inputs, and float32 rounding grows with them (1.06e-4 on an Intel Xeon, under 1e-4 on
+    an AMD EPYC), so the tolerance is relative."""
     torch.manual_seed(0)
-    _check(kanvision.create_model("sepnet_small", kan=kan).eval(), (1, 28, 28), tmp_path)
+    _check(kanvision.create_model("sepnet_small", kan=kan).eval(), (1, 28, 28), tmp_path, relative=True)
 
 
 @pytest.mark.slow
