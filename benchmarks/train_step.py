@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -92,7 +93,7 @@ def time_steps(name: str, kan: str, kwargs: dict, precision: str, channels_last:
 def to_markdown(doc: dict) -> str:
     head = ["variant", "model", "kan", "params", "precision", "memory format", "s/step", "images/s",
             "x fp32 NCHW", "step range s"]
-    note = f" {doc['note']}." if doc.get("note") else ""
+    note = f" Note: {doc['note']}." if doc.get("note") else ""
     lines = [(f"Machine: {doc['machine']}. Command: `{doc['command']}`. torch {doc['torch']}. "
               f"Batch {doc['batch']}, {doc['reps']} timed steps after {doc['warmup']} warm-up steps.{note}"), "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -141,8 +142,8 @@ def main(argv: list[str] | None = None) -> None:
                          "precision": precision, "channels_last": channels_last, **row,
                          "vs_fp32_nchw": round(base / row["s_per_step"], 2)})
             print(variant, precision, "channels_last" if channels_last else "NCHW", row, flush=True)
-    command = "python benchmarks/train_step.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    doc = {"machine": machine_description(args.device), "command": command.strip(), "torch": torch.__version__,
+    command = shlex.join(["python", "benchmarks/train_step.py", *(sys.argv[1:] if argv is None else argv)])
+    doc = {"machine": machine_description(args.device), "command": command, "torch": torch.__version__,
            "python": platform.python_version(), "batch": batch, "reps": args.reps, "warmup": args.warmup, "note": args.note,
            "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
