@@ -122,6 +122,26 @@ def test_bfloat16_autocast_forward_is_finite(make):
     torch.testing.assert_close(y.float(), layer(x), atol=0.1, rtol=0.05)
 
 
+@pytest.mark.parametrize("basis", ["gram", "bspline"])
+@pytest.mark.parametrize("x_dtype", [torch.float32, torch.bfloat16])
+def test_the_expand_under_autocast_is_the_float32_expand_rounded_once(basis, x_dtype):
+    """z comes out in the autocast dtype, equal to the float32 expand rounded to it (the casts
+    are part of the compiled kernel), and grad_x comes back in x's dtype from a bf16 grad_z."""
+    from kanvision.layers.fused import expand_values, run_expand, run_expand_vjp
+
+    torch.manual_seed(0)
+    layer = KANConv2d(4, 4, 3, padding=1, basis=basis)
+    x = (torch.randn(2, 8, 8, 4) * 2).to(x_dtype)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z = run_expand(x, layer)
+    reference = expand_values(x.float(), layer.basis, layer.base_activation, layer.groups)
+    assert z.dtype == torch.bfloat16
+    torch.testing.assert_close(z, reference.to(torch.bfloat16), atol=0, rtol=0)
+    assert run_expand(x, layer).dtype == x_dtype  # no autocast: x's own dtype
+    grad_x = run_expand_vjp(x, torch.ones_like(z), layer)
+    assert grad_x.dtype == x_dtype and torch.isfinite(grad_x.float()).all()
+
+
 def test_torch_compile_matches_eager():
     torch.manual_seed(0)
     layer = KANLinear(6, 4)
