@@ -79,16 +79,24 @@ def compile_enabled(device_type: str) -> bool:
 
 
 def expand_values(
-    x: Tensor, basis: nn.Module, base_activation: nn.Module | None, groups: int = 1
+    x: Tensor,
+    basis: nn.Module,
+    base_activation: nn.Module | None,
+    groups: int = 1,
+    out_dtype: torch.dtype | None = None,
 ) -> Tensor:
     """``(..., C) -> (..., C * (K + 1))``: the base activation and the K basis functions of every
     channel, laid out per channel group as ``[group][function][channel in group]``.
 
     Each group's block is contiguous, so conv ``groups`` carry over, and inside it every function
-    is a contiguous run of channels, so the compiled kernel writes (and pulls back) vectors."""
+    is a contiguous run of channels, so the compiled kernel writes (and pulls back) vectors.
+    ``out_dtype`` casts every function before they are joined, so that a compiled kernel writes
+    each value once, in that dtype, straight into its place in the result."""
     columns = basis.functions(x)
     if base_activation is not None:
         columns = [base_activation(x), *columns]
+    if out_dtype is not None:
+        columns = [column.to(out_dtype) for column in columns]
     if groups == 1:
         return torch.cat(columns, dim=-1)
     z = torch.stack(columns, dim=-2)  # (..., K + 1, C)
@@ -155,7 +163,7 @@ def expand_values_as(
     The casts sit inside the function so that the compiled kernel reads x and writes z in their
     own dtypes: under bfloat16 autocast z, the widest tensor of the step, is written once in
     half the bytes instead of written in float32 and copied."""
-    return expand_values(x.to(_compute_dtype(x.dtype)), basis, base_activation, groups).to(out_dtype)
+    return expand_values(x.to(_compute_dtype(x.dtype)), basis, base_activation, groups, out_dtype)
 
 
 def expand_vjp_as(
