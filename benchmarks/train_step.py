@@ -8,7 +8,8 @@ The step is the one ``train.py`` runs: the config's model (its ``--twin standard
 twins too) at the config's batch size on random images, AdamW, cross-entropy, the forward under
 ``torch.autocast(dtype=bfloat16)`` for ``bf16-mixed`` (Lightning's ``--trainer.precision
 bf16-mixed``), model and batch in channels-last order for ``channels_last``
-(``--model.channels_last true``). Each setting is timed after warm-up steps; the median is
+(``--model.channels_last true``). ``kan_keep_z`` is the KAN model keeping its expanded inputs
+``z`` for backward instead of recomputing them (``--training.recompute_expand false``). Each setting is timed after warm-up steps; the median is
 reported with the images/s it gives and its ratio to the float32 NCHW step of the same model,
 measured in the same run. glibc malloc's thresholds are raised as in ``train.py``
 (``kanvision.runtime``).
@@ -35,29 +36,34 @@ import torch.nn.functional as F
 import yaml
 
 from kanvision.data import get_dataset_info
+from kanvision.layers import set_recompute_expand
 from kanvision.models import count_params, create_model, twin_arguments
 from kanvision.runtime import tune_cpu_allocator
 from kanvision.training.export import machine_description
 
 OUT = Path(__file__).parent / "results"
 SETTINGS = (("32-true", False), ("32-true", True), ("bf16-mixed", False), ("bf16-mixed", True))
-VARIANTS = ("kan", "standard", "matched")
+VARIANTS = ("kan", "kan_keep_z", "standard", "matched")
 
 
 def model_arguments(config: dict, variant: str) -> tuple[str, str, dict]:
-    """(model, kan, model_kwargs) of the config's KAN model or one of its twins, as ``--twin``."""
+    """(model, kan, model_kwargs) of the config's KAN model (``kan``, and ``kan_keep_z``: the same
+    model keeping z for backward) or one of its twins, as ``--twin``."""
     section = config["model"]
     name, kan, kwargs = section["model"], section.get("kan", "bspline"), dict(section.get("model_kwargs") or {})
-    if variant != "kan":
+    if variant not in ("kan", "kan_keep_z"):
         kan, kwargs = twin_arguments(name, kan, kwargs, variant)
     return name, kan, kwargs
 
 
 def time_steps(name: str, kan: str, kwargs: dict, precision: str, channels_last: bool, batch: int,
-               image: tuple[int, int, int], classes: int, device: str, reps: int, warmup: int) -> dict:
+               image: tuple[int, int, int], classes: int, device: str, reps: int, warmup: int,
+               keep_z: bool = False) -> dict:
     torch.manual_seed(0)
     net = create_model(name, kan=kan, num_classes=classes, in_chans=image[0], img_size=image[1], **kwargs)
     net = net.to(device).train()
+    if keep_z:
+        set_recompute_expand(net, False)
     x = torch.randn(batch, *image, device=device)
     y = torch.randint(0, classes, (batch,), device=device)
     if channels_last:
@@ -103,7 +109,9 @@ def to_markdown(doc: dict) -> str:
             "channels_last" if r["channels_last"] else "NCHW", r["s_per_step"], f"{r['images_per_s']:,}",
             r["vs_fp32_nchw"], f"{r['range_s'][0]}-{r['range_s'][1]}")) + " |")
     lines += ["", ("s/step: median seconds of one training step (forward, backward, AdamW). x fp32 NCHW: "
-                   "that model's float32 NCHW median over this row's (above 1: faster), from the same run.")]
+                   "that model's float32 NCHW median over this row's (above 1: faster), from the same run. "
+                   "kan_keep_z: the KAN model keeping its expanded inputs for backward instead of "
+                   "recomputing them (`--training.recompute_expand false`).")]
     return "\n".join(lines) + "\n"
 
 
@@ -136,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         base = None
         for precision, channels_last in SETTINGS:
             row = time_steps(name, kan, kwargs, precision, channels_last, batch, image, classes,
-                             args.device, args.reps, args.warmup)
+                             args.device, args.reps, args.warmup, keep_z=variant == "kan_keep_z")
             base = base or row["s_per_step"]
             rows.append({"variant": variant, "model": name, "kan": kan, "model_kwargs": kwargs,
                          "precision": precision, "channels_last": channels_last, **row,

@@ -222,3 +222,35 @@ def test_compiled_expand_matches_eager():
             set_compile(None)
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("basis", list_bases())
+@pytest.mark.parametrize("case", ["linear", "conv2d"])
+def test_keeping_z_for_backward_gives_the_same_step_with_one_expand_fewer(case, basis, monkeypatch):
+    """``set_recompute_expand(model, False)`` saves z in the forward instead of recomputing it in
+    backward: outputs and every gradient are bit-identical, and backward runs no expand (bases
+    with trainable parameters keep recomputing: their gradients need autograd through it)."""
+    from kanvision.layers import fused as fused_module
+    from kanvision.layers import set_recompute_expand
+
+    make, shape = FUSED_CASES[case]
+    calls = []
+    real_run_expand = fused_module.run_expand
+    monkeypatch.setattr(fused_module, "run_expand", lambda x, layer: calls.append(1) or real_run_expand(x, layer))
+    torch.manual_seed(0)
+    layer = make(basis=basis)
+    x = torch.randn(*shape)
+    results = []
+    for recompute in (True, False):
+        assert set_recompute_expand(layer, recompute) == 1
+        layer.zero_grad(set_to_none=True)
+        x_in = x.clone().requires_grad_(True)
+        calls.clear()
+        out = layer(x_in)
+        out.backward(torch.linspace(-1, 1, out.numel()).view_as(out))
+        results.append((len(calls), [out.detach(), x_in.grad, *(p.grad for p in layer.parameters())]))
+    (recomputed_calls, recomputed), (kept_calls, kept) = results
+    trainable_basis = any(p.requires_grad for p in layer.basis.parameters())
+    assert (recomputed_calls, kept_calls) == ((2, 2) if trainable_basis else (2, 1))
+    for a, b in zip(recomputed, kept):
+        assert torch.equal(a, b)

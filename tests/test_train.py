@@ -228,3 +228,22 @@ def test_bf16_channels_last_epoch_exports_contiguous_weights_that_load(tiny_data
     model = kanvision.create_model("kan_convnet", pretrained=summary["weights"])
     assert all(p.is_contiguous() for p in model.parameters())
     assert torch.isfinite(model(torch.randn(2, 1, 28, 28))).all()
+
+
+def test_keeping_z_trains_the_same_weights(tiny_data, tmp_path, monkeypatch):
+    """``--training.recompute_expand false`` reaches every KAN layer and changes speed and memory,
+    never the weights: one seeded epoch ends at bit-identical weights either way."""
+    import kanvision.training.cli as cli
+
+    reached = []
+    real = cli.set_recompute_expand
+    monkeypatch.setattr(cli, "set_recompute_expand", lambda net, on: reached.append(real(net, on)))
+    weights = []
+    for keep in (False, True):
+        extra = ("--training.recompute_expand", "false") if keep else ()
+        summary = run(tiny_args(ROOT / "configs/mnist/kan_convnet.yaml", tiny_data, tmp_path / str(keep),
+                                "--trainer.max_epochs", "1", "--logging.wandb", "false", *extra))
+        weights.append(kanvision.create_model("kan_convnet", pretrained=summary["weights"]).state_dict())
+    assert reached and reached[0] > 0
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

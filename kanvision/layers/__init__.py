@@ -16,7 +16,7 @@ from kanvision.layers.fourier import FourierBasis
 from kanvision.layers.fused import set_compile
 from kanvision.layers.gram import GramBasis
 from kanvision.layers.kan_conv import KANConv1d, KANConv2d, KANConv3d
-from kanvision.layers.kan_layer import KANLayer
+from kanvision.layers.kan_layer import KANLayer, set_recompute_expand
 from kanvision.layers.kan_linear import KANLinear
 from kanvision.layers.kan_mlp import KANMlp
 from kanvision.layers.legendre import LegendreBasis
@@ -45,4 +45,5 @@ __all__ = [
     "list_bases",
     "register_basis",
     "set_compile",
+    "set_recompute_expand",
 ]

@@ -198,7 +198,11 @@ class _FusedKAN(torch.autograd.Function):
     Backward recomputes z, takes the weight gradients from it, frees it, then gets ``grad_z``
     from the weights alone and pulls it back to x with one fused vjp of the expand. The widest
     tensors alive at once are therefore z or grad_z, never both. Bases with learnable
-    parameters take the generic route (autograd through the recomputed expand)."""
+    parameters take the generic route (autograd through the recomputed expand).
+
+    A layer with ``recompute_expand = False`` (see :func:`set_recompute_expand`) saves z from the
+    forward instead and skips the recompute: faster where the expand is a large share of the step
+    (on CPUs), at the cost of holding z, the K + 1 times wider tensor, until backward."""
 
     @staticmethod
     def forward(ctx, x: Tensor, layer: nn.Module, weight: Tensor, bias: Tensor | None, *basis_params: Tensor) -> Tensor:
@@ -209,12 +213,16 @@ class _FusedKAN(torch.autograd.Function):
             z = run_expand(x, layer)
             y = layer.mix_forward(z, weight, bias)
         ctx.z_shape = z.shape
-        ctx.save_for_backward(x, weight, bias, *basis_params)
+        # a layer that opts out of recomputing keeps z for backward (its basis must have no
+        # trainable parameters: those need autograd through a recomputed expand)
+        ctx.kept_z = not layer.recompute_expand and not any(p.requires_grad for p in basis_params)
+        ctx.save_for_backward(x, weight, bias, *basis_params, *((z,) if ctx.kept_z else ()))
         return y
 
     @staticmethod
     def backward(ctx, grad_y: Tensor):
         x, weight, bias, *basis_params = ctx.saved_tensors
+        kept_z = basis_params.pop() if ctx.kept_z else None
         layer = ctx.layer
         need_x, _, need_w, need_b, *need_params = ctx.needs_input_grad
         enabled, dtype = ctx.autocast
@@ -222,7 +230,8 @@ class _FusedKAN(torch.autograd.Function):
         with torch.autocast(x.device.type, dtype=dtype, enabled=enabled):
             if not any(need_params):
                 with torch.no_grad():
-                    z = run_expand(x, layer)
+                    z = run_expand(x, layer) if kept_z is None else kept_z
+                    del kept_z
                     grad_y = layer.prepare_grad(grad_y.to(z.dtype))
                     grad_w, grad_b = layer.mix_param_grads(grad_y, z, weight, bias, need_w, need_b)
                     del z

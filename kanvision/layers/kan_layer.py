@@ -28,6 +28,9 @@ class KANLayer(nn.Module):
     """
 
     mix: nn.Module
+    #: recompute z in backward instead of keeping it from the forward (saves activation memory;
+    #: False trades memory for speed, see :func:`set_recompute_expand`)
+    recompute_expand: bool = True
 
     def __init__(
         self,
@@ -271,3 +274,19 @@ class KANLayer(nn.Module):
         else:
             samples = self.channels_last_samples(x).detach().double()
         self._refit(new_basis, samples)
+
+
+def set_recompute_expand(model: nn.Module, enabled: bool) -> int:
+    """Whether every KAN layer of ``model`` recomputes its expanded input ``z`` in backward
+    (True, the default: a KAN layer then holds no more activation memory than a plain layer on
+    its input) or keeps ``z`` from the forward (False: no second expand per step, for about
+    K + 1 times the layer input's activation memory). Returns the number of layers set.
+
+    Keeping pays where the expand is a large share of the step and memory is plentiful, as in
+    CPU training (``training.recompute_expand: false`` in a train.py config). Layers whose basis
+    has trainable parameters always recompute; layers run by the fused Triton kernel never write
+    z, so this does not apply to them."""
+    layers = [m for m in model.modules() if isinstance(m, KANLayer)]
+    for layer in layers:
+        layer.recompute_expand = enabled
+    return len(layers)

@@ -21,6 +21,7 @@ from kanvision.data import ImageDataModule
 from kanvision.data.offline import file_md5
 from kanvision.errors import KanvisionError
 from kanvision.inspect.callback import InspectCallback, InspectOptions
+from kanvision.layers import set_recompute_expand
 from kanvision.models import twin_arguments
 from kanvision.runtime import run_cli
 from kanvision.training.callbacks import EpochThroughput, TrainingClock
@@ -151,6 +152,8 @@ class KanvisionCLI(LightningCLI):
         inspect_options: InspectOptions = self._get(self.config_init, "inspect")
         if inspect_options.enabled:
             callbacks.append(InspectCallback(inspect_options, self.run_dir / "inspect"))
+        if not self.options.recompute_expand:
+            set_recompute_expand(self.model.net, False)
         if self.options.compile:
             self.model.net.compile()
         return super()._instantiate_trainer(config, callbacks)

@@ -17,8 +17,14 @@ class TrainingOptions:
             ``EMAWeightAveraging``). None: off.
         checkpoint_every_n_steps: also write ``last.ckpt`` every this many training steps, so a
             killed run resumes mid-epoch (0: only at epoch ends).
+        recompute_expand: KAN layers recompute their expanded inputs in backward (the default,
+            least memory); False keeps them from the forward instead, which skips one expand per
+            layer and step (faster on CPUs, where the expand is a large share of a step) for
+            about K + 1 times the layers' input activations in memory
+            (``kanvision.layers.set_recompute_expand``). The weights and results are the same.
     """
 
     compile: bool = False
     ema_decay: float | None = None
     checkpoint_every_n_steps: int = 200
+    recompute_expand: bool = True
