@@ -9,9 +9,10 @@ twins too) at the config's batch size on random images, AdamW, cross-entropy, th
 ``torch.autocast(dtype=bfloat16)`` for ``bf16-mixed`` (Lightning's ``--trainer.precision
 bf16-mixed``), model and batch in channels-last order for ``channels_last``
 (``--model.channels_last true``). ``kan_keep_z`` is the KAN model keeping its expanded inputs
-``z`` for backward instead of recomputing them (``--training.recompute_expand false``). Each setting is timed after warm-up steps; the median is
-reported with the images/s it gives and its ratio to the float32 NCHW step of the same model,
-measured in the same run. glibc malloc's thresholds are raised as in ``train.py``
+``z`` for backward instead of recomputing them (``--training.recompute_expand false``). Every
+setting is built and warmed up, then timed in rounds of one step each, in turn, so that the
+machine's drift in speed falls on all of them alike; the median is reported with the images/s it
+gives and its ratio to the float32 NCHW step of the same model, measured in the same run. glibc malloc's thresholds are raised as in ``train.py``
 (``kanvision.runtime``).
 
 bf16 is fast only on CPUs with native bf16 arithmetic (AVX512-BF16 or AMX: Intel Xeon since
@@ -56,44 +57,51 @@ def model_arguments(config: dict, variant: str) -> tuple[str, str, dict]:
     return name, kan, kwargs
 
 
-def time_steps(name: str, kan: str, kwargs: dict, precision: str, channels_last: bool, batch: int,
-               image: tuple[int, int, int], classes: int, device: str, reps: int, warmup: int,
-               keep_z: bool = False) -> dict:
-    torch.manual_seed(0)
-    net = create_model(name, kan=kan, num_classes=classes, in_chans=image[0], img_size=image[1], **kwargs)
-    net = net.to(device).train()
-    if keep_z:
-        set_recompute_expand(net, False)
-    x = torch.randn(batch, *image, device=device)
-    y = torch.randint(0, classes, (batch,), device=device)
-    if channels_last:
-        net, x = net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
-    bf16 = precision == "bf16-mixed"
+class TrainStep:
+    """One setting's training step, built and warmed up; ``timed()`` runs one and returns seconds."""
 
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
-            loss = F.cross_entropy(net(x), y)
-        loss.backward()
-        opt.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
+    def __init__(self, name: str, kan: str, kwargs: dict, precision: str, channels_last: bool, batch: int,
+                 image: tuple[int, int, int], classes: int, device: str, warmup: int,
+                 keep_z: bool = False) -> None:
+        torch.manual_seed(0)
+        net = create_model(name, kan=kan, num_classes=classes, in_chans=image[0], img_size=image[1], **kwargs)
+        net = net.to(device).train()
+        if keep_z:
+            set_recompute_expand(net, False)
+        x = torch.randn(batch, *image, device=device)
+        if channels_last:
+            net, x = net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+        self.net, self.x, self.device, self.bf16 = net, x, device, precision == "bf16-mixed"
+        self.y = torch.randint(0, classes, (batch,), device=device)
+        self.opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+        self.params = count_params(net).total
+        self.first_step_s = self.timed()  # the first step compiles the KAN expand kernels
+        for _ in range(warmup - 1):
+            self.timed()
 
-    start = time.perf_counter()
-    step()  # the first step compiles the KAN expand kernels
-    first = time.perf_counter() - start
-    for _ in range(warmup - 1):
-        step()
-    times = []
-    for _ in range(reps):
+    def timed(self) -> float:
         start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times)
-    return {"s_per_step": round(median, 4), "images_per_s": round(batch / median, 1),
-            "range_s": [round(min(times), 4), round(max(times), 4)], "first_step_s": round(first, 2),
-            "params": count_params(net).total}
+        self.opt.zero_grad(set_to_none=True)
+        with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
+            loss = F.cross_entropy(self.net(self.x), self.y)
+        loss.backward()
+        self.opt.step()
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+
+def time_round_robin(steps: list[TrainStep], reps: int) -> list[dict]:
+    """``reps`` timed steps of every setting, taken in turn (one step of each per round), so
+    that a machine's drift in speed falls on all settings alike and their ratios stay fair."""
+    times: list[list[float]] = [[] for _ in steps]
+    for _ in range(reps):
+        for step, record in zip(steps, times):
+            record.append(step.timed())
+    batch = steps[0].x.shape[0] if steps else 0
+    return [{"s_per_step": round(statistics.median(t), 4), "images_per_s": round(batch / statistics.median(t), 1),
+             "range_s": [round(min(t), 4), round(max(t), 4)], "first_step_s": round(step.first_step_s, 2),
+             "params": step.params} for step, t in zip(steps, times)]
 
 
 def to_markdown(doc: dict) -> str:
@@ -101,7 +109,8 @@ def to_markdown(doc: dict) -> str:
             "x fp32 NCHW", "step range s"]
     note = f" Note: {doc['note']}." if doc.get("note") else ""
     lines = [(f"Machine: {doc['machine']}. Command: `{doc['command']}`. torch {doc['torch']}. "
-              f"Batch {doc['batch']}, {doc['reps']} timed steps after {doc['warmup']} warm-up steps.{note}"), "",
+              f"Batch {doc['batch']}, {doc['reps']} timed steps of every setting, in rounds of one step "
+              f"each, after {doc['warmup']} warm-up steps.{note}"), "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in doc["rows"]:
         lines.append("| " + " | ".join(str(v) for v in (
@@ -138,18 +147,19 @@ def main(argv: list[str] | None = None) -> None:
     batch = int(data.get("batch_size", 128))
     info = get_dataset_info(data.get("name", "mnist"))
     image, classes = tuple(info.input_size), info.num_classes
-    rows = []
+    rows, steps = [], []
     for variant in args.variants:
         name, kan, kwargs = model_arguments(config, variant)
-        base = None
         for precision, channels_last in SETTINGS:
-            row = time_steps(name, kan, kwargs, precision, channels_last, batch, image, classes,
-                             args.device, args.reps, args.warmup, keep_z=variant == "kan_keep_z")
-            base = base or row["s_per_step"]
+            steps.append(TrainStep(name, kan, kwargs, precision, channels_last, batch, image, classes,
+                                   args.device, args.warmup, keep_z=variant == "kan_keep_z"))
             rows.append({"variant": variant, "model": name, "kan": kan, "model_kwargs": kwargs,
-                         "precision": precision, "channels_last": channels_last, **row,
-                         "vs_fp32_nchw": round(base / row["s_per_step"], 2)})
-            print(variant, precision, "channels_last" if channels_last else "NCHW", row, flush=True)
+                         "precision": precision, "channels_last": channels_last})
+    for row, timing in zip(rows, time_round_robin(steps, args.reps)):
+        row.update(timing)
+        base = next(r for r in rows if r["variant"] == row["variant"])["s_per_step"]
+        row["vs_fp32_nchw"] = round(base / row["s_per_step"], 2)
+        print(row["variant"], row["precision"], "channels_last" if row["channels_last"] else "NCHW", timing, flush=True)
     command = shlex.join(["python", "benchmarks/train_step.py", *(sys.argv[1:] if argv is None else argv)])
     doc = {"machine": machine_description(args.device), "command": command, "torch": torch.__version__,
            "python": platform.python_version(), "batch": batch, "reps": args.reps, "warmup": args.warmup, "note": args.note,

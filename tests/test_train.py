@@ -233,7 +233,7 @@ def test_bf16_channels_last_epoch_exports_contiguous_weights_that_load(tiny_data
 def test_keeping_z_trains_the_same_weights(tiny_data, tmp_path, monkeypatch):
     """``--training.recompute_expand false`` reaches every KAN layer and changes speed and memory,
     never the weights: one seeded epoch ends at bit-identical weights either way."""
-    import kanvision.training.cli as cli
+    from kanvision.training import cli
 
     reached = []
     real = cli.set_recompute_expand
