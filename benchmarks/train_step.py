@@ -98,10 +98,13 @@ def time_round_robin(steps: list[TrainStep], reps: int) -> list[dict]:
     for _ in range(reps):
         for step, record in zip(steps, times):
             record.append(step.timed())
-    batch = steps[0].x.shape[0] if steps else 0
-    return [{"s_per_step": round(statistics.median(t), 4), "images_per_s": round(batch / statistics.median(t), 1),
-             "range_s": [round(min(t), 4), round(max(t), 4)], "first_step_s": round(step.first_step_s, 2),
-             "params": step.params} for step, t in zip(steps, times)]
+    rows = []
+    for step, record in zip(steps, times):
+        median = statistics.median(record)
+        rows.append({"s_per_step": round(median, 4), "images_per_s": round(step.x.shape[0] / median, 1),
+                     "range_s": [round(min(record), 4), round(max(record), 4)],
+                     "first_step_s": round(step.first_step_s, 2), "params": step.params})
+    return rows
 
 
 def to_markdown(doc: dict) -> str:

@@ -201,7 +201,7 @@ class _FusedKAN(torch.autograd.Function):
     parameters take the generic route (autograd through the recomputed expand).
 
     A layer with ``recompute_expand = False`` (see :func:`set_recompute_expand`) saves z from the
-    forward instead and skips the recompute: faster where the expand is a large share of the step
+    forward instead and skips the recompute: it may be faster where the expand is a large share of the step
     (on CPUs), at the cost of holding z, the K + 1 times wider tensor, until backward."""
 
     @staticmethod

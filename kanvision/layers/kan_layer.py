@@ -282,7 +282,7 @@ def set_recompute_expand(model: nn.Module, enabled: bool) -> int:
     its input) or keeps ``z`` from the forward (False: no second expand per step, for about
     K + 1 times the layer input's activation memory). Returns the number of layers set.
 
-    Keeping pays where the expand is a large share of the step and memory is plentiful, as in
+    Keeping may pay where the expand is a large share of the step and memory is plentiful, as in
     CPU training (``training.recompute_expand: false`` in a train.py config). Layers whose basis
     has trainable parameters always recompute; layers run by the fused Triton kernel never write
     z, so this does not apply to them."""

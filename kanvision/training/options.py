@@ -19,9 +19,10 @@ class TrainingOptions:
             killed run resumes mid-epoch (0: only at epoch ends).
         recompute_expand: KAN layers recompute their expanded inputs in backward (the default,
             least memory); False keeps them from the forward instead, which skips one expand per
-            layer and step (faster on CPUs, where the expand is a large share of a step) for
-            about K + 1 times the layers' input activations in memory
-            (``kanvision.layers.set_recompute_expand``). The weights and results are the same.
+            layer and step for about K + 1 times the layers' input activations in memory (it may
+            be faster on CPUs, where the expand is a large share of a step;
+            ``benchmarks/train_step.py`` measures it; ``kanvision.layers.set_recompute_expand``).
+            The weights and results are the same.
     """
 
     compile: bool = False
