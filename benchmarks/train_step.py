@@ -9,7 +9,9 @@ twins too) at the config's batch size on random images, AdamW, cross-entropy, th
 ``torch.autocast(dtype=bfloat16)`` for ``bf16-mixed`` (Lightning's ``--trainer.precision
 bf16-mixed``), model and batch in channels-last order for ``channels_last``
 (``--model.channels_last true``). ``kan_keep_z`` is the KAN model keeping its expanded inputs
-``z`` for backward instead of recomputing them (``--training.recompute_expand false``). Every
+``z`` for backward instead of recomputing them (``--training.recompute_expand false``);
+``kan_unfused`` is the KAN model with every layer's ``fused = False``: plain autograd through the
+compiled expand, which keeps what autograd saves instead of running the fused op. Every
 setting is built and warmed up, then timed in rounds of one step each, in turn, so that the
 machine's drift in speed falls on all of them alike; the median is reported with the images/s it
 gives and its ratio to the float32 NCHW step of the same model, measured in the same run. glibc malloc's thresholds are raised as in ``train.py``
@@ -37,22 +39,34 @@ import torch.nn.functional as F
 import yaml
 
 from kanvision.data import get_dataset_info
-from kanvision.layers import set_recompute_expand
+from kanvision.layers import KANLayer, set_recompute_expand
 from kanvision.models import count_params, create_model, twin_arguments
 from kanvision.runtime import tune_cpu_allocator
 from kanvision.training.export import machine_description
 
 OUT = Path(__file__).parent / "results"
 SETTINGS = (("32-true", False), ("32-true", True), ("bf16-mixed", False), ("bf16-mixed", True))
-VARIANTS = ("kan", "kan_keep_z", "standard", "matched")
+
+
+def unfuse(net: torch.nn.Module) -> None:
+    """Every KAN layer of ``net`` through plain autograd instead of the fused op."""
+    for layer in net.modules():
+        if isinstance(layer, KANLayer):
+            layer.fused = False
+
+
+#: the KAN model's variants: how each changes the model built from the config
+KAN_VARIANTS = {"kan": lambda net: None, "kan_keep_z": lambda net: set_recompute_expand(net, False),
+                "kan_unfused": unfuse}
+VARIANTS = (*KAN_VARIANTS, "standard", "matched")
 
 
 def model_arguments(config: dict, variant: str) -> tuple[str, str, dict]:
-    """(model, kan, model_kwargs) of the config's KAN model (``kan``, and ``kan_keep_z``: the same
-    model keeping z for backward) or one of its twins, as ``--twin``."""
+    """(model, kan, model_kwargs) of the config's KAN model (``kan`` and its other
+    ``KAN_VARIANTS``) or one of its twins, as ``--twin``."""
     section = config["model"]
     name, kan, kwargs = section["model"], section.get("kan", "bspline"), dict(section.get("model_kwargs") or {})
-    if variant not in ("kan", "kan_keep_z"):
+    if variant not in KAN_VARIANTS:
         kan, kwargs = twin_arguments(name, kan, kwargs, variant)
     return name, kan, kwargs
 
@@ -62,12 +76,11 @@ class TrainStep:
 
     def __init__(self, name: str, kan: str, kwargs: dict, precision: str, channels_last: bool, batch: int,
                  image: tuple[int, int, int], classes: int, device: str, warmup: int,
-                 keep_z: bool = False) -> None:
+                 variant: str = "kan") -> None:
         torch.manual_seed(0)
         net = create_model(name, kan=kan, num_classes=classes, in_chans=image[0], img_size=image[1], **kwargs)
         net = net.to(device).train()
-        if keep_z:
-            set_recompute_expand(net, False)
+        KAN_VARIANTS.get(variant, KAN_VARIANTS["kan"])(net)
         x = torch.randn(batch, *image, device=device)
         if channels_last:
             net, x = net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
@@ -123,7 +136,8 @@ def to_markdown(doc: dict) -> str:
     lines += ["", ("s/step: median seconds of one training step (forward, backward, AdamW). x fp32 NCHW: "
                    "that model's float32 NCHW median over this row's (above 1: faster), from the same run. "
                    "kan_keep_z: the KAN model keeping its expanded inputs for backward instead of "
-                   "recomputing them (`--training.recompute_expand false`).")]
+                   "recomputing them (`--training.recompute_expand false`). kan_unfused: the KAN model "
+                   "with every layer's `fused = False` (plain autograd through the compiled expand).")]
     return "\n".join(lines) + "\n"
 
 
@@ -155,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         name, kan, kwargs = model_arguments(config, variant)
         for precision, channels_last in SETTINGS:
             steps.append(TrainStep(name, kan, kwargs, precision, channels_last, batch, image, classes,
-                                   args.device, args.warmup, keep_z=variant == "kan_keep_z"))
+                                   args.device, args.warmup, variant))
             rows.append({"variant": variant, "model": name, "kan": kan, "model_kwargs": kwargs,
                          "precision": precision, "channels_last": channels_last})
     for row, timing in zip(rows, time_round_robin(steps, args.reps)):
