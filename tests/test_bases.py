@@ -39,9 +39,9 @@ def ref_rbf(x, grid_size=8, grid_range=(-2.0, 2.0)):
     return torch.stack([torch.exp(-(((x - (lo + j * h)) / h) ** 2)) for j in range(grid_size)], -1)
 
 
-def ref_chebyshev(x, degree=4):
+def ref_chebyshev(x, degree=4, constant=True):
     theta = torch.acos(torch.tanh(x))  # T_n(cos theta) = cos(n theta)
-    return torch.stack([torch.cos(n * theta) for n in range(degree + 1)], -1)
+    return torch.stack([torch.cos(n * theta) for n in range(1 - constant, degree + 1)], -1)
 
 
 def legendre_explicit(t, n):
@@ -51,18 +51,18 @@ def legendre_explicit(t, n):
     )
 
 
-def ref_legendre(x, degree=3):
+def ref_legendre(x, degree=3, constant=True):
     t = torch.tanh(x)
     return torch.stack(
-        [legendre_explicit(t, n) * torch.ones_like(t) for n in range(degree + 1)], -1
+        [legendre_explicit(t, n) * torch.ones_like(t) for n in range(1 - constant, degree + 1)], -1
     )
 
 
-def ref_gram(x, degree=3):
+def ref_gram(x, degree=3, constant=True):
     # monic Legendre: P_n divided by its leading coefficient (2n)! / (2^n n!^2)
     t = torch.tanh(x)
     cols = []
-    for n in range(degree + 1):
+    for n in range(1 - constant, degree + 1):
         lead = math.factorial(2 * n) / (2**n * math.factorial(n) ** 2)
         cols.append(legendre_explicit(t, n) / lead * torch.ones_like(t))
     return torch.stack(cols, -1)
@@ -100,12 +100,15 @@ CASES = [
     ("chebyshev", {}, 5),
     ("chebyshev", {"degree": 1}, 2),
     ("chebyshev", {"degree": 7}, 8),
+    ("chebyshev", {"constant": False}, 4),
     ("legendre", {}, 4),
     ("legendre", {"degree": 0}, 1),
     ("legendre", {"degree": 6}, 7),
+    ("legendre", {"degree": 1, "constant": False}, 1),
     ("gram", {}, 4),
     ("gram", {"degree": 1}, 2),
     ("gram", {"degree": 6}, 7),
+    ("gram", {"constant": False}, 3),
     ("fourier", {}, 8),
     ("fourier", {"grid_size": 2}, 4),
     ("wavelet", {}, 5),
@@ -277,3 +280,27 @@ def test_layer_passes_options_to_basis(name, options, k):
     layer = KANLinear(3, 2, basis=name, **options)
     assert layer.basis.num_functions == k
     assert layer.mix.in_features == 3 * (k + int(layer.basis.include_base))
+
+
+@pytest.mark.parametrize("name", ["chebyshev", "legendre", "gram"])
+def test_constant_term_adds_only_a_bias(name):
+    """What ``constant=False`` leaves out: p_0 = 1 of every input channel reaches a linear
+    layer's output only through its sum over channels, a bias, so the layer without it and with
+    that sum in its bias is the same function."""
+    torch.manual_seed(0)
+    full = KANLinear(5, 3, basis=name).double()
+    lean = KANLinear(5, 3, basis=name, constant=False).double()
+    k = full.basis.num_functions
+    weight = full.mix.weight.view(3, k + 1, 5)  # [output][SiLU, p_0 .. p_degree][input]
+    with torch.no_grad():
+        lean.mix.weight.copy_(torch.cat([weight[:, :1], weight[:, 2:]], dim=1).flatten(1))
+        lean.mix.bias.copy_(full.mix.bias + weight[:, 1].sum(1))
+    x = torch.randn(7, 5, dtype=torch.float64) * 2
+    torch.testing.assert_close(lean(x), full(x), atol=1e-12, rtol=0)
+    assert lean.mix.in_features == full.mix.in_features - 5
+
+
+@pytest.mark.parametrize("name", ["chebyshev", "legendre", "gram"])
+def test_constant_false_needs_a_polynomial_left(name):
+    with pytest.raises(ValueError, match="constant=False needs degree >= 1"):
+        create_basis(name, 3, degree=0, constant=False)

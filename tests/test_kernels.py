@@ -26,6 +26,12 @@ triton = pytest.importorskip("triton")
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL_FAMILIES = [b for b in list_bases() if create_basis(b, 4).kernel_spec() is not None]
 ZOO_FAMILIES = {"bspline", "rbf", "gram", "legendre", "chebyshev"}
+# every kernel family with its defaults, and each polynomial family without its constant p_0
+KERNEL_CASES = [pytest.param(b, {}, id=b) for b in KERNEL_FAMILIES] + [
+    pytest.param(b, {"constant": False}, id=f"{b}-constant=False")
+    for b in KERNEL_FAMILIES
+    if create_basis(b, 4).kernel_spec().kind == "tanh_recurrence"
+]
 
 LAYERS = {
     # more rows, channels and outputs than one interpreter tile (64 x 32 x 32): every loop and
@@ -59,13 +65,13 @@ def run_step(layer, x, path: str, autocast):
 
 @pytest.mark.parametrize("precision", PRECISIONS)
 @pytest.mark.parametrize("kind", LAYERS)
-@pytest.mark.parametrize("basis", KERNEL_FAMILIES)
-def test_triton_step_matches_reference(basis, kind, precision):
+@pytest.mark.parametrize("basis,options", KERNEL_CASES)
+def test_triton_step_matches_reference(basis, options, kind, precision):
     make, shape = LAYERS[kind]
     dtype, autocast, tol = PRECISIONS[precision]
     torch.manual_seed(0)
-    fused = make(basis).to(dtype)
-    reference = make(basis, fused=False).to(dtype)
+    fused = make(basis, **options).to(dtype)
+    reference = make(basis, fused=False, **options).to(dtype)
     x = torch.randn(*shape, dtype=dtype) * 1.5  # reaches beyond every grid
     if hasattr(fused.basis, "with_range"):  # a per-channel grid, fitted to data as in training
         channels_last = x.movedim(1, -1) if kind != "linear" else x

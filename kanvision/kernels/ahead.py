@@ -42,7 +42,7 @@ def compile_ahead(kernel: str, spec: KernelBasis, has_base: bool, dot_dtype: tor
 
     fn = {"forward": tk._forward_kernel, "weight_grad": tk._weight_grad_kernel, "input_grad": tk._input_grad_kernel}[kernel]
     constexprs = dict(
-        KIND=KINDS.index(spec.kind), HAS_BASE=int(has_base), NUM_BASIS=spec.num_functions,
+        KIND=KINDS.index(spec.kind), HAS_BASE=int(has_base), NUM_BASIS=spec.num_functions, FIRST=spec.first,
         HAS_BIAS=True, COMPUTE=tk._TL_DTYPES[torch.float32], DOT=tk._TL_DTYPES[dot_dtype],
         EMULATE=False, IEEE=dot_dtype == torch.float32, **config.kwargs,
     )

@@ -12,7 +12,8 @@ Every kind evaluates the same two-step form per input channel ``c``:
     B_j(x) = profile(u - j)                                          (``bspline3``, ``gaussian``)
 
 or, for ``tanh_recurrence``, ``t = tanh(x)``, ``p_0 = 1``, ``p_1 = t`` and
-``p_{n+1} = a_n t p_n - b_n p_{n-1}`` with ``recurrence = (a_1, b_1, a_2, b_2, ...)``.
+``p_{n+1} = a_n t p_n - b_n p_{n-1}`` with ``recurrence = (a_1, b_1, a_2, b_2, ...)``,
+functions ``p_first .. p_{first + num_functions - 1}``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class KernelBasis:
     u_min: float = -math.inf
     u_max: float = math.inf
     recurrence: tuple[float, ...] = ()
+    first: int = 0  # tanh_recurrence: the first polynomial's index (1: p_0 = 1 left out)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -71,10 +71,10 @@ def _grid_position(x, lo, step, shift, u_min, u_max):
 
 @triton.jit
 def _function(x, u, du, t, rec_ptr, j, KIND: tl.constexpr, HAS_BASE: tl.constexpr,
-              NUM_BASIS: tl.constexpr):
+              NUM_BASIS: tl.constexpr, FIRST: tl.constexpr):
     """Value and x-derivative of function ``j`` of every channel (``j = 0`` is SiLU when the
     layer has a base branch). ``j`` may be a compile-time or a run-time index."""
-    b = j - HAS_BASE  # index within the basis
+    b = j - HAS_BASE + FIRST  # index within the basis (FIRST: polynomials the basis leaves out)
     if KIND == 0:  # cubic cardinal B-spline N(u - b), symmetric about 2, support [0, 4]
         r = u - b
         s = tl.minimum(tl.abs(r - 2.0), 2.0)
@@ -96,7 +96,7 @@ def _function(x, u, du, t, rec_ptr, j, KIND: tl.constexpr, HAS_BASE: tl.constexp
         dp = one
         value = tl.where(b == 0, one, t)
         dvalue = tl.where(b == 0, dp_prev, one)
-        for n in tl.static_range(1, NUM_BASIS - 1):
+        for n in tl.static_range(1, NUM_BASIS + FIRST - 1):
             a_n = tl.load(rec_ptr + 2 * (n - 1))
             b_n = tl.load(rec_ptr + 2 * (n - 1) + 1)
             p_next = a_n * t * p - b_n * p_prev
@@ -154,7 +154,7 @@ def _dot(a, b, acc, DOT: tl.constexpr, EMULATE: tl.constexpr, IEEE: tl.constexpr
 def _forward_kernel(
     x_ptr, w_ptr, bias_ptr, y_ptr, lo_ptr, step_ptr, rec_ptr,
     M, N_G, C_G, stride_x, stride_w, stride_y, shift, u_min, u_max, M_BUCKET,
-    KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr, HAS_BIAS: tl.constexpr,
+    KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr, FIRST: tl.constexpr, HAS_BIAS: tl.constexpr,
     COMPUTE: tl.constexpr, DOT: tl.constexpr, EMULATE: tl.constexpr, IEEE: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_C: tl.constexpr,
 ):
@@ -173,7 +173,7 @@ def _forward_kernel(
             row_mask, chan_mask, stride_x, shift, u_min, u_max, COMPUTE, KIND,
         )
         for j in tl.static_range(NUM_BASIS + HAS_BASE):
-            value, _ = _function(x, u, du, t, rec_ptr, j, KIND, HAS_BASE, NUM_BASIS)
+            value, _ = _function(x, u, du, t, rec_ptr, j, KIND, HAS_BASE, NUM_BASIS, FIRST)
             w = tl.load(
                 w_ptr + w_rows[None, :] * stride_w + (j * C_G + chans)[:, None],
                 mask=chan_mask[:, None] & out_mask[None, :], other=0.0,
@@ -189,7 +189,7 @@ def _forward_kernel(
 def _weight_grad_kernel(
     x_ptr, dy_ptr, dw_ptr, lo_ptr, step_ptr, rec_ptr,
     M, N_G, C_G, stride_x, stride_dy, stride_dw, shift, u_min, u_max, M_BUCKET,
-    KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr,
+    KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr, FIRST: tl.constexpr,
     COMPUTE: tl.constexpr, DOT: tl.constexpr, EMULATE: tl.constexpr, IEEE: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_C: tl.constexpr,
 ):
@@ -209,7 +209,7 @@ def _weight_grad_kernel(
             x_ptr + g * C_G, lo_ptr + g * C_G, step_ptr + g * C_G, rows, chans,
             row_mask, chan_mask, stride_x, shift, u_min, u_max, COMPUTE, KIND,
         )
-        value, _ = _function(x, u, du, t, rec_ptr, j, KIND, HAS_BASE, NUM_BASIS)
+        value, _ = _function(x, u, du, t, rec_ptr, j, KIND, HAS_BASE, NUM_BASIS, FIRST)
         value = tl.where(row_mask[:, None], value, 0.0)
         dy = tl.load(
             dy_ptr + rows[:, None] * stride_dy + (g * N_G + outs)[None, :],
@@ -224,7 +224,7 @@ def _weight_grad_kernel(
 def _input_grad_kernel(
     x_ptr, dy_ptr, w_ptr, dx_ptr, lo_ptr, step_ptr, rec_ptr,
     M, N_G, C_G, stride_x, stride_dy, stride_w, stride_dx, shift, u_min, u_max, M_BUCKET,
-    KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr,
+    KIND: tl.constexpr, HAS_BASE: tl.constexpr, NUM_BASIS: tl.constexpr, FIRST: tl.constexpr,
     COMPUTE: tl.constexpr, DOT: tl.constexpr, EMULATE: tl.constexpr, IEEE: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_C: tl.constexpr,
 ):
@@ -252,7 +252,7 @@ def _input_grad_kernel(
                 mask=out_mask[:, None] & chan_mask[None, :], other=0.0,
             )
             grad_j = _dot(dy, w, grad_j, DOT, EMULATE, IEEE)
-        _, deriv = _function(x, u, du, t, rec_ptr, j, KIND, HAS_BASE, NUM_BASIS)
+        _, deriv = _function(x, u, du, t, rec_ptr, j, KIND, HAS_BASE, NUM_BASIS, FIRST)
         dx += grad_j * deriv
     out = dx_ptr + rows[:, None] * stride_dx + (g * C_G + chans)[None, :]
     tl.store(out, dx.to(dx_ptr.dtype.element_ty), mask=row_mask[:, None] & chan_mask[None, :])
@@ -281,7 +281,7 @@ def tile_configs(interpreter: bool | None = None) -> list[triton.Config]:
     ]
 
 
-_KEY = ["M_BUCKET", "N_G", "C_G", "KIND", "NUM_BASIS", "DOT"]
+_KEY = ["M_BUCKET", "N_G", "C_G", "KIND", "NUM_BASIS", "FIRST", "DOT"]
 
 
 @functools.cache
@@ -341,6 +341,7 @@ class _Launch:
             "KIND": KINDS.index(spec.kind),
             "HAS_BASE": int(has_base),
             "NUM_BASIS": spec.num_functions,
+            "FIRST": spec.first,
             "COMPUTE": _TL_DTYPES[compute],
             "DOT": _TL_DTYPES[dot_dtype],
             "EMULATE": interpreting() and dot_dtype in _LOW_PRECISION,

@@ -139,17 +139,28 @@ class TanhPolynomialBasis(Basis):
     """Shared base of the orthogonal-polynomial families: ``p_0 .. p_degree`` of ``t = tanh(x)``
     by a three-term recurrence. tanh bounds the input to (-1, 1), where the polynomials are
     bounded, so outputs and gradients are finite for any finite input. Subclasses set ``name``
-    and implement ``next_polynomial``."""
+    and implement ``next_polynomial``.
+
+    ``constant=False`` leaves out ``p_0 = 1`` (K = degree). In a layer its weights are redundant:
+    every input channel's ``p_0`` is the same constant, so only their sum over input channels
+    reaches the output, as a bias (in a padded conv, a bias that changes at the border). Leaving
+    it out removes 1 / (degree + 2) of the layer's weights and work (with the SiLU base) for
+    the same functions up to that bias; the mix's bias, or a following norm layer, takes its place."""
 
     name: str
 
-    def __init__(self, in_features: int, degree: int) -> None:
+    def __init__(self, in_features: int, degree: int, constant: bool = True) -> None:
         super().__init__()
         if degree < 0:
             raise ValueError(f"{self.name} needs degree >= 0, got {degree}")
+        if not constant and degree < 1:
+            raise ValueError(
+                f"{self.name} with constant=False needs degree >= 1 (p_0 = 1 is left out), got {degree}"
+            )
         self.in_features = in_features
         self.degree = degree
-        self.num_functions = degree + 1
+        self.constant = constant
+        self.num_functions = degree + int(constant)
 
     def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
         """``p_{n+1}`` from ``p_n`` and ``p_{n-1}``."""
@@ -162,14 +173,16 @@ class TanhPolynomialBasis(Basis):
 
     def kernel_spec(self) -> KernelBasis:
         coefficients = [c for n in range(1, self.degree) for c in self.recurrence(n)]
-        return KernelBasis("tanh_recurrence", self.num_functions, recurrence=tuple(coefficients))
+        return KernelBasis(
+            "tanh_recurrence", self.num_functions, recurrence=tuple(coefficients), first=int(not self.constant)
+        )
 
     def functions(self, x: Tensor) -> list[Tensor]:
         t = torch.tanh(x)
         polys = [_traceable_ones_like(t), t]
         for n in range(1, self.degree):
             polys.append(self.next_polynomial(n, t, polys[-1], polys[-2]))
-        return polys[: self.degree + 1]
+        return polys[int(not self.constant) : self.degree + 1]
 
     def extra_repr(self) -> str:
-        return f"{self.in_features}, degree={self.degree}"
+        return f"{self.in_features}, degree={self.degree}" + ("" if self.constant else ", constant=False")

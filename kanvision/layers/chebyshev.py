@@ -13,7 +13,8 @@ from kanvision.layers.basis import TanhPolynomialBasis, register_basis
 
 @register_basis("chebyshev")
 class ChebyshevBasis(TanhPolynomialBasis):
-    """``T_0 .. T_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1).
+    """``T_0 .. T_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1;
+    ``constant=False`` leaves out the constant first one, K = degree).
 
     Computed by the recurrence ``T_{n+1} = 2 t T_n - T_{n-1}`` rather than ``cos(n acos t)``:
     no ``acos``, whose gradient is infinite at ``t = +-1`` (which tanh reaches in floating point
@@ -24,8 +25,8 @@ class ChebyshevBasis(TanhPolynomialBasis):
 
     name = "chebyshev"
 
-    def __init__(self, in_features: int, degree: int = 4) -> None:
-        super().__init__(in_features, degree)
+    def __init__(self, in_features: int, degree: int = 4, constant: bool = True) -> None:
+        super().__init__(in_features, degree, constant)
 
     def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
         return 2.0 * t * p_n - p_prev

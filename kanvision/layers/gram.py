@@ -17,7 +17,8 @@ from kanvision.layers.basis import TanhPolynomialBasis, register_basis
 
 @register_basis("gram")
 class GramBasis(TanhPolynomialBasis):
-    """``p_0 .. p_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1).
+    """``p_0 .. p_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1;
+    ``constant=False`` leaves out the constant first one, K = degree).
 
     ``p_{n+1} = t p_n - beta_n p_{n-1}`` with the fixed constants ``betas`` (``betas[n] =
     beta_n``; ``beta_0 = 0`` is unused). These are the monic Legendre polynomials, ``|p_n| <= 1``
@@ -30,8 +31,8 @@ class GramBasis(TanhPolynomialBasis):
 
     name = "gram"
 
-    def __init__(self, in_features: int, degree: int = 3) -> None:
-        super().__init__(in_features, degree)
+    def __init__(self, in_features: int, degree: int = 3, constant: bool = True) -> None:
+        super().__init__(in_features, degree, constant)
         self.betas: tuple[float, ...] = tuple(k * k / (4.0 * k * k - 1.0) for k in range(degree))
 
     def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:

@@ -16,7 +16,8 @@ from kanvision.layers.basis import TanhPolynomialBasis, register_basis
 
 @register_basis("legendre")
 class LegendreBasis(TanhPolynomialBasis):
-    """``P_0 .. P_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1).
+    """``P_0 .. P_degree`` of ``t = tanh(x)`` per input channel (K = degree + 1;
+    ``constant=False`` leaves out the constant first one, K = degree).
 
     Computed by Bonnet's recurrence ``(n + 1) P_{n+1} = (2n + 1) t P_n - n P_{n-1}``; values lie
     in [-1, 1], so outputs and gradients are finite for any finite input.
@@ -24,8 +25,8 @@ class LegendreBasis(TanhPolynomialBasis):
 
     name = "legendre"
 
-    def __init__(self, in_features: int, degree: int = 3) -> None:
-        super().__init__(in_features, degree)
+    def __init__(self, in_features: int, degree: int = 3, constant: bool = True) -> None:
+        super().__init__(in_features, degree, constant)
 
     def next_polynomial(self, n: int, t: Tensor, p_n: Tensor, p_prev: Tensor) -> Tensor:
         # (n + 1) P_{n+1} = (2n + 1) t P_n - n P_{n-1}: one fused multiply-add pass plus one scale
