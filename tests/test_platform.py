@@ -228,3 +228,16 @@ def test_machine_note_is_appended_to_the_run_record(monkeypatch):
     assert "CPU" in plain and "shared" not in plain
     monkeypatch.setenv(MACHINE_NOTE_ENV, "shared with 5 other runs")
     assert machine_description("cpu") == f"{plain}, shared with 5 other runs"
+
+
+def test_run_command_repeats_in_a_shell(monkeypatch):
+    """A recorded command splits back into the same words, so a JSON option stays one word."""
+    import shlex
+
+    from kanvision.training.export import run_command
+
+    argv = ["train.py", "--model.model_kwargs", '{"degree": 3, "constant": false}', "--seed_everything", "0"]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setenv("KANVISION_DATA", "/data sets")
+    words = shlex.split(run_command())
+    assert words == ["KANVISION_DATA=/data sets", "python", *argv]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,11 @@ def _hardware(accelerator: str) -> str:
 
 
 def run_command() -> str:
-    """The command line of this run, with the data-folder variable if it was set."""
-    env = f"KANVISION_DATA={os.environ['KANVISION_DATA']} " if os.environ.get("KANVISION_DATA") else ""
-    return env + " ".join(["python", *sys.argv])
+    """The command line of this run, with the data-folder variable if it was set, quoted for a
+    shell so that it repeats as it is (an argument such as ``--model.model_kwargs '{"degree": 3}'``
+    stays one word)."""
+    env = f"KANVISION_DATA={shlex.quote(os.environ['KANVISION_DATA'])} " if os.environ.get("KANVISION_DATA") else ""
+    return env + shlex.join(["python", *sys.argv])
 
 
 def model_flops(name: str, args: dict[str, Any], input_size: tuple[int, ...]) -> int:
