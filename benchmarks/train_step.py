@@ -3,6 +3,8 @@ config's KAN model and its twins in float32 and bf16-mixed, NCHW and channels-la
 
     python benchmarks/train_step.py --config configs/cifar10/resnet20_kan.yaml
     python benchmarks/train_step.py --config configs/cifar10/resnet20_kan.yaml --threads 1 --reps 10
+    python benchmarks/train_step.py --config configs/cifar10/resnet20_kan.yaml --variants kan lean matched \
+        --other_kan lean='{"constant": false, "width_mult": 0.89}' --tag lean
 
 The step is the one ``train.py`` runs: the config's model (its ``--twin standard`` / ``matched``
 twins too) at the config's batch size on random images, AdamW, cross-entropy, the forward under
@@ -11,7 +13,9 @@ bf16-mixed``), model and batch in channels-last order for ``channels_last``
 (``--model.channels_last true``). ``kan_keep_z`` is the KAN model keeping its expanded inputs
 ``z`` for backward instead of recomputing them (``--training.recompute_expand false``);
 ``kan_unfused`` is the KAN model with every layer's ``fused = False``: plain autograd through the
-compiled expand, which keeps what autograd saves instead of running the fused op. Every
+compiled expand, which keeps what autograd saves instead of running the fused op.
+``--other_kan NAME=JSON`` times another KAN model in the same run (the config's, with JSON's
+model_kwargs), so that two models' ratio comes from one run. Every
 setting is built and warmed up, then timed in rounds of one step each, in turn, so that the
 machine's drift in speed falls on all of them alike; the median is reported with the images/s it
 gives and its ratio to the float32 NCHW step of the same model, measured in the same run. glibc malloc's thresholds are raised as in ``train.py``
@@ -61,14 +65,31 @@ KAN_VARIANTS = {"kan": lambda net: None, "kan_keep_z": lambda net: set_recompute
 VARIANTS = (*KAN_VARIANTS, "standard", "matched")
 
 
-def model_arguments(config: dict, variant: str) -> tuple[str, str, dict]:
+def model_arguments(config: dict, variant: str, other_kans: dict[str, dict] | None = None) -> tuple[str, str, dict]:
     """(model, kan, model_kwargs) of the config's KAN model (``kan`` and its other
-    ``KAN_VARIANTS``) or one of its twins, as ``--twin``."""
+    ``KAN_VARIANTS``), of another KAN model named in ``other_kans`` (the config's model_kwargs
+    updated with its own), or of one of the config's twins, as ``--twin``."""
     section = config["model"]
     name, kan, kwargs = section["model"], section.get("kan", "bspline"), dict(section.get("model_kwargs") or {})
-    if variant not in KAN_VARIANTS:
+    if variant in (other_kans or {}):
+        kwargs.update(other_kans[variant])
+    elif variant not in KAN_VARIANTS:
         kan, kwargs = twin_arguments(name, kan, kwargs, variant)
     return name, kan, kwargs
+
+
+def other_kan(text: str) -> tuple[str, dict]:
+    """``NAME=JSON`` of ``--other_kan``: a variant name and the model_kwargs it changes."""
+    name, _, kwargs = text.partition("=")
+    try:
+        parsed = json.loads(kwargs)
+    except json.JSONDecodeError:
+        parsed = None
+    if not name or not isinstance(parsed, dict) or name in VARIANTS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write NAME='{{\"key\": value}}', a new variant name and a JSON object of "
+            "model_kwargs, e.g. lean='{\"constant\": false, \"width_mult\": 0.89}'")
+    return name, parsed
 
 
 class TrainStep:
@@ -138,13 +159,20 @@ def to_markdown(doc: dict) -> str:
                    "kan_keep_z: the KAN model keeping its expanded inputs for backward instead of "
                    "recomputing them (`--training.recompute_expand false`). kan_unfused: the KAN model "
                    "with every layer's `fused = False` (plain autograd through the compiled expand).")]
+    for name, kwargs in (doc.get("other_kans") or {}).items():
+        lines[-1] += f" {name}: the config's KAN model with `{json.dumps(kwargs)}` in its model_kwargs."
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path, help="a train.py config (its model and batch size)")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variants", nargs="+", default=None,
+                        help=f"of {', '.join(VARIANTS)} and the --other_kan names (default: all)")
+    parser.add_argument("--other_kan", type=other_kan, action="append", default=[], metavar="NAME=JSON",
+                        help="another KAN model to time in the same run: the config's model_kwargs "
+                             "updated with JSON, e.g. lean='{\"constant\": false, \"width_mult\": 0.89}'")
+    parser.add_argument("--tag", default="", help="added to the record's file name (a run with --other_kan)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
@@ -154,6 +182,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.config.is_file():
         parser.error(f"--config {args.config}: no such file (the configs are under configs/)")
+    other_kans = dict(args.other_kan)
+    known = [*VARIANTS, *other_kans]
+    variants = args.variants or known
+    if unknown := [v for v in variants if v not in known]:
+        parser.error(f"--variants {' '.join(unknown)}: not a variant; choose from {', '.join(known)}")
     if args.warmup < 1:
         parser.error("--warmup must be at least 1 (the first step compiles)")
     tune_cpu_allocator()
@@ -165,8 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     info = get_dataset_info(data.get("name", "mnist"))
     image, classes = tuple(info.input_size), info.num_classes
     rows, steps = [], []
-    for variant in args.variants:
-        name, kan, kwargs = model_arguments(config, variant)
+    for variant in variants:
+        name, kan, kwargs = model_arguments(config, variant, other_kans)
         for precision, channels_last in SETTINGS:
             steps.append(TrainStep(name, kan, kwargs, precision, channels_last, batch, image, classes,
                                    args.device, args.warmup, variant))
@@ -180,9 +213,10 @@ def main(argv: list[str] | None = None) -> None:
     command = shlex.join(["python", "benchmarks/train_step.py", *(sys.argv[1:] if argv is None else argv)])
     doc = {"machine": machine_description(args.device), "command": command, "torch": torch.__version__,
            "python": platform.python_version(), "batch": batch, "reps": args.reps, "warmup": args.warmup, "note": args.note,
-           "rows": rows}
+           "other_kans": other_kans, "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"train-step-{args.device}-{args.config.parent.name}-{args.config.stem}"
+    tag = f"-{args.tag}" if args.tag else ""
+    stem = args.out / f"train-step-{args.device}-{args.config.parent.name}-{args.config.stem}{tag}"
     stem.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
     stem.with_suffix(".md").write_text(to_markdown(doc))
     print(to_markdown(doc))

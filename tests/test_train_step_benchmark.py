@@ -60,3 +60,27 @@ def test_each_kan_variant_changes_how_the_step_runs(monkeypatch):
         layers = [m for m in step.net.modules() if isinstance(m, KANLayer)]
         counts[variant] = (len(calls), sum(not m.recompute_expand for m in layers))
     assert counts == {"kan": (len(layers), 0), "kan_keep_z": (len(layers), len(layers)), "kan_unfused": (0, 0)}
+
+
+def test_another_kan_model_is_timed_in_the_same_run(tmp_path):
+    """``--other_kan NAME=JSON`` adds a row set for the config's model with changed model_kwargs."""
+    bench = load_benchmark()
+    bench.main(["--config", str(ROOT / "configs/mnist/kan_convnet.yaml"), "--variants", "kan", "wide",
+                "--other_kan", 'wide={"width_mult": 2}', "--tag", "wide",
+                "--reps", "1", "--warmup", "1", "--threads", "1", "--out", str(tmp_path)])
+    doc = json.loads((tmp_path / "train-step-cpu-mnist-kan_convnet-wide.json").read_text())
+    params = {r["variant"]: r["params"] for r in doc["rows"]}
+    assert params["wide"] == kanvision.count_params(kanvision.create_model("kan_convnet", width_mult=2)).total
+    assert params["wide"] > params["kan"] and doc["other_kans"] == {"wide": {"width_mult": 2}}
+    assert '`{"width_mult": 2}`' in (tmp_path / "train-step-cpu-mnist-kan_convnet-wide.md").read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--other_kan", "lean"], "a new variant name and a JSON object"),
+    (["--other_kan", "matched={}"], "a new variant name and a JSON object"),
+    (["--variants", "lean"], "not a variant"),
+])
+def test_bad_variant_options_are_one_clear_line(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        load_benchmark().main(["--config", str(ROOT / "configs/mnist/kan_convnet.yaml"), *argv])
+    assert message in capsys.readouterr().err
