@@ -139,7 +139,7 @@ def read_run(folder: Path) -> Run | None:
         epoch_s=epoch_s if epoch_s is not None else meta["wall_time_s"] / max(meta["epochs"], 1),
         approx_time=epoch_s is None, images_per_s=_median(rows, "time/train_images_per_s"),
         machine=meta.get("machine", "?"), command=meta.get("command"), exact=values.get("exact_subset"),
-        recipe=_recipe(config), test_images=values.get("images") or _test_images(meta["dataset"]),
+        recipe=_recipe(config, meta.get("command")), test_images=values.get("images") or _test_images(meta["dataset"]),
     )
 
 
@@ -159,13 +159,21 @@ def _test_images(dataset: str) -> int | None:
 
 EXTRA_AUGMENTATION = (("data", "rand_augment"), ("data", "jpeg_quality"), ("model", "mixup"), ("model", "cutmix"))
 FULL_PRECISION = {None, 32, "32", "32-true"}
+# Optimisation settings that a command may change on top of its config (e.g. ``--model.lr 0.006``
+# in a learning-rate sweep): a run that overrides one is a row of its own, labelled with its value.
+OPTIMISATION_FLAGS = tuple(f"--{section}.{key}" for section, key in (
+    ("model", "lr"), ("model", "weight_decay"), ("model", "optimizer"), ("model", "optimizer_kwargs"),
+    ("model", "scheduler"), ("model", "warmup_fraction"), ("model", "min_lr_ratio"), ("model", "label_smoothing"),
+    ("model", "reg_weight"), ("data", "batch_size"),
+))
 
 
-def _recipe(config: dict) -> tuple:
+def _recipe(config: dict, command: str | None = None) -> tuple:
     """What sets a run's training apart, so that a row never mixes it with the plain recipe:
-    the weights a fine-tuned run started from and its learning rate, and any augmentation
-    beyond crop and flip (RandAugment, JPEG compression, Mixup, CutMix), and a numeric precision
-    other than float32 (e.g. ``bf16-mixed``)."""
+    the weights a fine-tuned run started from and its learning rate, any augmentation beyond
+    crop and flip (RandAugment, JPEG compression, Mixup, CutMix), a numeric precision other than
+    float32 (e.g. ``bf16-mixed``), and any optimisation setting the recorded command overrode
+    (:data:`OPTIMISATION_FLAGS`; the value is the run's config's)."""
     config = config or {}
     model = config.get("model") or {}
     recipe = [("pretrained", model["pretrained"]), ("lr", model.get("lr"))] if model.get("pretrained") else []
@@ -176,14 +184,27 @@ def _recipe(config: dict) -> tuple:
     precision = (config.get("trainer") or {}).get("precision")
     if precision not in FULL_PRECISION:
         recipe.append(("precision", str(precision)))
+    for section, key in _overridden(command):
+        value = (config.get(section) or {}).get(key)
+        if key not in dict(recipe):
+            recipe.append((key, json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value))
     return tuple(recipe)
 
 
+def _overridden(command: str | None) -> list[tuple[str, str]]:
+    """The (section, key) of each :data:`OPTIMISATION_FLAGS` flag that ``command`` sets, as
+    ``--flag value`` or ``--flag=value``."""
+    words = shlex.split(command) if command else []
+    flags = {word.split("=", 1)[0] for word in words if word.startswith("--")}
+    return [tuple(flag[2:].split(".", 1)) for flag in OPTIMISATION_FLAGS if flag in flags]
+
+
 def _shared_recipe(recipe: tuple) -> tuple:
-    """The extra augmentation and the precision of a run's recipe (twins must share them;
-    fine-tuning runs start from their own model's weights, so those differ between twins)."""
-    names = {key for _, key in EXTRA_AUGMENTATION} | {"precision"}
-    return tuple(item for item in recipe if item[0] in names)
+    """What twins must share of a run's recipe: its extra augmentation, precision and overridden
+    optimisation settings; not the weights a fine-tuned run started from (each twin starts from
+    its own model's) nor the learning rate that the fine-tuning recipe records with them."""
+    finetuned = any(key == "pretrained" for key, _ in recipe)
+    return tuple(item for item in recipe if item[0] != "pretrained" and not (finetuned and item[0] == "lr"))
 
 
 def collect(results: Path = ROOT / "results") -> list[Run]:

@@ -250,6 +250,23 @@ def test_runs_with_extra_augmentation_are_rows_of_their_own(tmp_path):
     assert rows["bspline (rand_augment=rand-m9-mstd0.5)"][11] == "-"
 
 
+@pytest.mark.parametrize("flag", ["--model.lr 0.006", "--model.lr=0.006"])
+def test_runs_that_override_an_optimisation_setting_are_rows_of_their_own(tmp_path, flag):
+    """A learning-rate sweep run (``--model.lr`` on the command line) is labelled with the
+    config's value and meets only a twin trained with the same override; the same learning rate
+    set by a config file, not a flag, is the plain recipe."""
+    for name, kan, lr, extra in (("plain", "bspline", 0.003, ""), ("sweep", "bspline", 0.006, flag),
+                                 ("twin", "none", 0.003, ""), ("twin-sweep", "none", 0.006, flag)):
+        write_run(tmp_path / name, kan, 91.0 if name == "twin-sweep" else 90.0, 0)
+        meta = tmp_path / name / "kkan_small.json"
+        meta.write_text(meta.read_text().replace("--logging.save_dir", f"{extra} --logging.save_dir"))
+        (tmp_path / name / "config.yaml").write_text(json.dumps({"model": {"lr": lr}, "data": {"batch_size": 128}}))
+    rows = {r[2]: r for r in table(collect(tmp_path))}
+    assert set(rows) == {"bspline", "bspline (lr=0.006)", "none", "none (lr=0.006)"}
+    assert "standard twin 91.00" in rows["bspline (lr=0.006)"][11]
+    assert "standard twin 90.00" in rows["bspline"][11]
+
+
 @pytest.mark.parametrize("precision", [None, 32, "32-true"])
 def test_half_precision_runs_are_rows_of_their_own_and_meet_twins_trained_alike(tmp_path, precision):
     """A bf16-mixed run is labelled and meets only a bf16-mixed twin; float32 in any spelling
