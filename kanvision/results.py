@@ -161,11 +161,13 @@ EXTRA_AUGMENTATION = (("data", "rand_augment"), ("data", "jpeg_quality"), ("mode
 FULL_PRECISION = {None, 32, "32", "32-true"}
 # Optimisation settings that a command may change on top of its config (e.g. ``--model.lr 0.006``
 # in a learning-rate sweep): a run that overrides one is a row of its own, labelled with its value.
-OPTIMISATION_FLAGS = tuple(f"--{section}.{key}" for section, key in (
+#: (section, key) of each optimisation setting that, set on a run's command line as
+#: ``--section.key``, makes the run a row of its own.
+OPTIMISATION_SETTINGS = (
     ("model", "lr"), ("model", "weight_decay"), ("model", "optimizer"), ("model", "optimizer_kwargs"),
     ("model", "scheduler"), ("model", "warmup_fraction"), ("model", "min_lr_ratio"), ("model", "label_smoothing"),
     ("model", "reg_weight"), ("data", "batch_size"),
-))
+)
 
 
 def _recipe(config: dict, command: str | None = None) -> tuple:
@@ -173,7 +175,7 @@ def _recipe(config: dict, command: str | None = None) -> tuple:
     the weights a fine-tuned run started from and its learning rate, any augmentation beyond
     crop and flip (RandAugment, JPEG compression, Mixup, CutMix), a numeric precision other than
     float32 (e.g. ``bf16-mixed``), and any optimisation setting the recorded command overrode
-    (:data:`OPTIMISATION_FLAGS`; the value is the run's config's)."""
+    (:data:`OPTIMISATION_SETTINGS`; the value is the run's config's)."""
     config = config or {}
     model = config.get("model") or {}
     recipe = [("pretrained", model["pretrained"]), ("lr", model.get("lr"))] if model.get("pretrained") else []
@@ -192,11 +194,11 @@ def _recipe(config: dict, command: str | None = None) -> tuple:
 
 
 def _overridden(command: str | None) -> list[tuple[str, str]]:
-    """The (section, key) of each :data:`OPTIMISATION_FLAGS` flag that ``command`` sets, as
-    ``--flag value`` or ``--flag=value``."""
+    """The :data:`OPTIMISATION_SETTINGS` that ``command`` sets, as ``--section.key value`` or
+    ``--section.key=value``."""
     words = shlex.split(command) if command else []
     flags = {word.split("=", 1)[0] for word in words if word.startswith("--")}
-    return [tuple(flag[2:].split(".", 1)) for flag in OPTIMISATION_FLAGS if flag in flags]
+    return [(section, key) for section, key in OPTIMISATION_SETTINGS if f"--{section}.{key}" in flags]
 
 
 def _shared_recipe(recipe: tuple) -> tuple:
