@@ -45,7 +45,7 @@ import yaml
 from kanvision.data.datasets import get_dataset_info, list_datasets
 from kanvision.recipes import current_command
 from kanvision.stats import difference_margin
-from kanvision.tables import format_table
+from kanvision.tables import format_table, listed_options, model_options
 from kanvision.training.export import model_flops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +78,7 @@ class Run:
     @property
     def options(self) -> dict:
         """The model arguments that tell runs of one model apart (basis options, width)."""
-        return {k: v for k, v in self.args.items() if k not in ("num_classes", "in_chans", "img_size", "kan")}
+        return model_options(self.args)
 
     @property
     def key(self) -> tuple:
@@ -89,10 +89,7 @@ class Run:
 def _kan_label(run: Run) -> str:
     """``kan`` plus the options that set this run apart, model options first, then the recipe's,
     e.g. ``gram (degree=3, width_mult=0.8; jpeg_quality=(50, 100))``."""
-    def listed(items) -> str:
-        return ", ".join(f"{k}={round(v, 3) if isinstance(v, float) else v}" for k, v in sorted(items))
-
-    parts = [listed(part) for part in (run.options.items(), run.recipe) if part]
+    parts = [listed_options(part) for part in (run.options.items(), run.recipe) if part]
     return f"{run.kan} ({'; '.join(parts)})" if parts else run.kan
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+#: Model arguments every entry has; the others (basis options, width) tell runs and weights apart.
+STANDARD_MODEL_ARGS = ("num_classes", "in_chans", "img_size", "kan")
 
 
 def format_table(rows: Sequence[Sequence[str]], headers: Sequence[str], markdown: bool,
@@ -19,3 +23,13 @@ def format_table(rows: Sequence[Sequence[str]], headers: Sequence[str], markdown
                          for i, (c, w) in enumerate(zip(row, widths))).rstrip()
 
     return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+
+
+def model_options(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The model arguments beyond :data:`STANDARD_MODEL_ARGS`: what sets one model apart."""
+    return {k: v for k, v in args.items() if k not in STANDARD_MODEL_ARGS}
+
+
+def listed_options(items: Iterable[tuple[str, Any]]) -> str:
+    """``constant=False, degree=3, width_mult=0.89``: options sorted by name, floats to 3 places."""
+    return ", ".join(f"{k}={round(v, 3) if isinstance(v, float) else v}" for k, v in sorted(items))

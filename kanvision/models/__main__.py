@@ -20,7 +20,7 @@ from kanvision.models.factory import check_kan
 from kanvision.models.flops import count_flops
 from kanvision.models.pretrained import get_pretrained_cfg, list_pretrained
 from kanvision.models.registry import build_model, get_model_info, list_models
-from kanvision.tables import format_table
+from kanvision.tables import format_table, listed_options, model_options
 
 HEADERS = ("model", "input", "default kan", "params ({kan})", "params (none)", "MFLOPs ({kan})",
            "MFLOPs (none)", "pretrained")
@@ -75,9 +75,11 @@ PRETRAINED_HEADERS = ("weights", "data", "kan", "params", "MFLOPs", "test acc %"
 
 
 def _kan_options(cfg: dict) -> str:
-    """``bspline`` or ``none``, with a matched twin's width: enough to tell entries apart."""
-    width = cfg["args"].get("width_mult")
-    return cfg["kan"] + (f" (width_mult={width:.3g})" if width else "")
+    """``gram (constant=False, degree=3, width_mult=0.89)``: the basis with the model options the
+    weights were trained with (as the results tables write them), so that entries of one model
+    that differ only in an option are told apart."""
+    options = model_options(cfg["args"])
+    return cfg["kan"] + (f" ({listed_options(options.items())})" if options else "")
 
 
 def _notes(cfg: dict) -> str:
