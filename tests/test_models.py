@@ -6,6 +6,8 @@ parameter matching runs at full width on the meta device.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -13,10 +15,12 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 import kanvision
 from kanvision.layers import KANLayer, KANLinear, list_bases
 from kanvision.models import get_model_info, param_count
+from kanvision.models.__main__ import _kan_options, pretrained_rows
 from kanvision.models.__main__ import main as list_main
 from kanvision.models.flops import count_flops
 from kanvision.models.matching import relative_gap
 from kanvision.models.registry import build_model
+from kanvision.tables import model_options
 
 MODELS = kanvision.list_models()
 SMALL = {"width_mult": 0.25}
@@ -238,6 +242,23 @@ def test_pretrained_listing_cli(capsys):
         row = next(line for line in out.splitlines() if f"| `{name}`" in line)
         assert ("fp16)" in row) == (cfg.get("storage_dtype") == "float16"), row
     assert list_main(["no_such.*", "--pretrained"]) == 2
+
+
+def test_pretrained_listing_tells_apart_entries_built_differently():
+    """Two shipped entries of one model built differently (another basis, width or basis option
+    such as ``constant=False``) show different ``kan`` columns."""
+    label: dict[tuple[str, str], str] = {}
+    for row in pretrained_rows():
+        name = row[0].split("`")[1]
+        cfg = kanvision.get_pretrained_cfg(name)
+        key = (cfg["model"], json.dumps([cfg["kan"], model_options(cfg["args"])], sort_keys=True))
+        label[key] = row[2]
+    for model in {model for model, _ in label}:
+        built = [(args, kan) for (m, args), kan in label.items() if m == model]
+        assert len({kan for _, kan in built}) == len(built), (model, built)
+    lean = {"kan": "gram", "args": {"num_classes": 10, "kan": "gram", "degree": 3, "width_mult": 0.89, "constant": False}}
+    assert _kan_options(lean) == "gram (constant=False, degree=3, width_mult=0.89)"
+    assert _kan_options({"kan": "none", "args": {"num_classes": 10, "kan": "none"}}) == "none"
 
 
 def test_list_models_pattern():
