@@ -45,7 +45,7 @@ import yaml
 from kanvision.data.datasets import get_dataset_info, list_datasets
 from kanvision.recipes import current_command
 from kanvision.stats import difference_margin
-from kanvision.tables import format_table, listed_options, model_options
+from kanvision.tables import format_table, kan_label, model_options
 from kanvision.training.export import model_flops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,8 +89,7 @@ class Run:
 def _kan_label(run: Run) -> str:
     """``kan`` plus the options that set this run apart, model options first, then the recipe's,
     e.g. ``gram (degree=3, width_mult=0.8; jpeg_quality=(50, 100))``."""
-    parts = [listed_options(part) for part in (run.options.items(), run.recipe) if part]
-    return f"{run.kan} ({'; '.join(parts)})" if parts else run.kan
+    return kan_label(run.kan, run.options.items(), run.recipe)
 
 
 def _shown(folder: Path) -> str:
@@ -156,10 +155,9 @@ def _test_images(dataset: str) -> int | None:
 
 EXTRA_AUGMENTATION = (("data", "rand_augment"), ("data", "jpeg_quality"), ("model", "mixup"), ("model", "cutmix"))
 FULL_PRECISION = {None, 32, "32", "32-true"}
-# Optimisation settings that a command may change on top of its config (e.g. ``--model.lr 0.006``
-# in a learning-rate sweep): a run that overrides one is a row of its own, labelled with its value.
-#: (section, key) of each optimisation setting that, set on a run's command line as
-#: ``--section.key``, makes the run a row of its own.
+#: (section, key) of the optimisation settings a command may change on top of its config, as
+#: ``--section.key`` (e.g. ``--model.lr 0.006`` in a learning-rate sweep): a run that overrides
+#: one is a row of its own, labelled with its value.
 OPTIMISATION_SETTINGS = (
     ("model", "lr"), ("model", "weight_decay"), ("model", "optimizer"), ("model", "optimizer_kwargs"),
     ("model", "scheduler"), ("model", "warmup_fraction"), ("model", "min_lr_ratio"), ("model", "label_smoothing"),

@@ -33,3 +33,10 @@ def model_options(args: Mapping[str, Any]) -> dict[str, Any]:
 def listed_options(items: Iterable[tuple[str, Any]]) -> str:
     """``constant=False, degree=3, width_mult=0.89``: options sorted by name, floats to 3 places."""
     return ", ".join(f"{k}={round(v, 3) if isinstance(v, float) else v}" for k, v in sorted(items))
+
+
+def kan_label(kan: str, *groups: Iterable[tuple[str, Any]]) -> str:
+    """``gram (degree=3, width_mult=0.8; jpeg_quality=(50, 100))``: the basis, then each non-empty
+    group of options (model options, then a recipe's), as the tables and listings write it."""
+    parts = [listed_options(group) for group in map(list, groups) if group]
+    return f"{kan} ({'; '.join(parts)})" if parts else kan

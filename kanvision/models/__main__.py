@@ -20,7 +20,7 @@ from kanvision.models.factory import check_kan
 from kanvision.models.flops import count_flops
 from kanvision.models.pretrained import get_pretrained_cfg, list_pretrained
 from kanvision.models.registry import build_model, get_model_info, list_models
-from kanvision.tables import format_table, listed_options, model_options
+from kanvision.tables import format_table, kan_label, model_options
 
 HEADERS = ("model", "input", "default kan", "params ({kan})", "params (none)", "MFLOPs ({kan})",
            "MFLOPs (none)", "pretrained")
@@ -78,8 +78,7 @@ def _kan_options(cfg: dict) -> str:
     """``gram (constant=False, degree=3, width_mult=0.89)``: the basis with the model options the
     weights were trained with (as the results tables write them), so that entries of one model
     that differ only in an option are told apart."""
-    options = model_options(cfg["args"])
-    return cfg["kan"] + (f" ({listed_options(options.items())})" if options else "")
+    return kan_label(cfg["kan"], model_options(cfg["args"]).items())
 
 
 def _notes(cfg: dict) -> str:
