@@ -86,6 +86,8 @@ def test_without_a_mask_the_test_split_yields_pairs(tmp_path):
     assert dm.test_mask_path() is None and dm.exact_mask is None
     assert len(next(iter(dm.test_dataloader()))) == 2
     assert dm.test_set_description() == f"{N_TEST} images"
+    assert dm.test_set_description(tested=N_TEST) == f"{N_TEST} images"
+    assert dm.test_set_description(tested=16) == f"16 of {N_TEST} images"
 
 
 @pytest.mark.parametrize("where", ["cifar-10-batches-py", ""])  # torchvision's layout, the flat copy
@@ -99,6 +101,7 @@ def test_mask_next_to_the_data_is_found_and_marks_test_images(tmp_path, where):
     assert x.shape == (16, 3, 32, 32) and marked.dtype == torch.bool
     assert marked.tolist() == mask[:16].tolist()
     assert dm.test_set_description() == f"{N_TEST} images (12 exact + {N_TEST - 12} not exact)"
+    assert dm.test_set_description(16) == f"16 of {N_TEST} images (12 exact + {N_TEST - 12} not exact)"
 
 
 def test_mask_of_an_xz_copy_in_a_read_only_folder(tmp_path):
@@ -172,14 +175,23 @@ def test_evaluate_reports_the_marked_images_alone_with_their_interval(tmp_path):
     assert "top1_exact" not in evaluate(model, datamodule(tmp_path, test_mask=None), torch.device("cpu"))
 
 
-def train(root: Path, save_dir: Path) -> dict:
+def train(root: Path, save_dir: Path, *more: str) -> dict:
     return run([
         "--config", str(ROOT / "configs/cifar10/resnet8_kan.yaml"), "--data.root", str(root),
         "--data.val_size", "20", "--data.batch_size", "16", "--data.verify_integrity", "false",
         "--logging.save_dir", str(save_dir), "--logging.wandb", "false", "--trainer.max_epochs", "1",
         "--trainer.limit_train_batches", "2", "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false", "--model.model_kwargs", "{width_mult: 0.25}",
+        "--trainer.enable_model_summary", "false", "--model.model_kwargs", "{width_mult: 0.25}", *more,
     ])
+
+
+def test_a_test_pass_cut_short_says_how_many_images_it_saw(tmp_path, capsys):
+    summary = train(cifar(tmp_path / "data", exact_mask()), tmp_path / "runs", "--trainer.limit_test_batches", "0.4")
+    out = capsys.readouterr().out
+    assert f"on 16 of {N_TEST} images (12 exact + {N_TEST - 12} not exact)" in out
+    meta = json.loads((Path(summary["run_dir"]) / "resnet8_cifar.json").read_text())
+    (values,) = meta["metrics"].values()
+    assert values["images"] == 16 and values["exact_subset"]["test_set"].startswith(f"16 of {N_TEST} images")
 
 
 def test_training_logs_and_exports_both_numbers_and_evaluate_agrees(tmp_path, capsys):

@@ -190,11 +190,20 @@ class ImageDataModule(L.LightningDataModule):
         folders = (getattr(self.info.tv_class, "base_folder", ""), self.info.folder)
         return find_test_mask(self.root, folders)
 
-    def test_set_description(self) -> str:
-        """How the test split is labelled in reports: its size, and the marked images' share."""
+    def test_set_description(self, tested: int | None = None) -> str:
+        """How the test split is labelled in reports: its size, and the marked images' share.
+
+        ``tested``: how many images the test pass saw; fewer than the split holds (a
+        ``limit_test_batches`` run) reads ``256 of 10,000 images (...)``, so a cut-short test is
+        never reported as the whole set."""
         if self.exact_mask is not None:
-            return describe(self.exact_mask)
-        return f"{len(self._splits['test']):,} images" if "test" in self._splits else "test split"
+            whole, size = describe(self.exact_mask), self.exact_mask.size
+        elif "test" in self._splits:
+            size = len(self._splits["test"])
+            whole = f"{size:,} images"
+        else:
+            return "test split"
+        return f"{tested:,} of {whole}" if tested is not None and tested < size else whole
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         """The training loader is resumable (:class:`~torchdata.stateful_dataloader.

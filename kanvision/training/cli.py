@@ -181,11 +181,12 @@ def exact_subset(results: dict[str, float], data: Any) -> dict[str, Any] | None:
     if "test/acc_exact" not in results:
         return None
     mask = data.test_mask_path()
+    tested = int(results["test/images"]) if "test/images" in results else None
     return {
         "acc@1": round(100 * results["test/acc_exact"], 2),
         "ci95_wilson": [round(100 * results[f"test/acc_exact_ci95_{end}"], 2) for end in ("low", "high")],
         "images": int(results["test/exact_images"]),
-        "test_set": data.test_set_description(),
+        "test_set": data.test_set_description(tested),
         "mask": mask.name,
         "mask_md5": file_md5(mask),
     }

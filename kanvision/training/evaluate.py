@@ -195,7 +195,9 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
         "dataset": data.info.name,
         "split": "test",
         **evaluate(model, data, device),
-        "test_set": data.test_set_description(),
+    }
+    report |= {
+        "test_set": data.test_set_description(report["images"]),
         "params": count_params(model).total,
         "flops": count_flops(model.cpu(), (data.in_chans, data.img_size, data.img_size)),
         "device": str(device),
