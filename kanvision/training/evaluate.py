@@ -189,15 +189,14 @@ def run(args: list[str] | None = None) -> dict[str, Any]:
     cfg, data = parse(build_parser(), args)
     model = load_checked_model(cfg, data)
     device = pick_device(cfg.device)
+    scores = evaluate(model, data, device)
     report = {
         "model": cfg.model,
         "weights": weights_name(cfg),
         "dataset": data.info.name,
         "split": "test",
-        **evaluate(model, data, device),
-    }
-    report |= {
-        "test_set": data.test_set_description(report["images"]),
+        **scores,
+        "test_set": data.test_set_description(scores["images"]),
         "params": count_params(model).total,
         "flops": count_flops(model.cpu(), (data.in_chans, data.img_size, data.img_size)),
         "device": str(device),
